@@ -1,0 +1,12 @@
+"""PyTorch versions of the course's recurrent networks.
+
+Each model is a ``torch.nn.Module`` with the parameter names and shapes of its
+``torch.nn`` counterpart, so ``state_dict`` s move between the two, and it runs on
+whatever device its parameters are on (``model.to("cuda")``).
+
+* :class:`RNN` (``rnn.py``), cell :func:`rnn_cell`
+"""
+
+from lstm_ref.torch.rnn import RNN, rnn_cell
+
+__all__ = ["RNN", "rnn_cell"]

@@ -1,0 +1,86 @@
+"""Bad input to lstm_ref.torch models raises ValueError naming what was expected and given."""
+
+import pytest
+import torch
+
+import lstm_ref.torch as ours
+
+B, T, D, H = 2, 3, 4, 5
+
+# (class, number of state tensors: 1 for h0, 2 for (h0, c0))
+MODELS = {"RNN": (ours.RNN, 1)}
+
+
+def initial_state(n_state, shape, dtype=torch.float32):
+    tensors = [torch.zeros(shape, dtype=dtype) for _ in range(n_state)]
+    return tensors[0] if n_state == 1 else tuple(tensors)
+
+
+@pytest.fixture(params=sorted(MODELS))
+def model_and_states(request):
+    model_class, n_state = MODELS[request.param]
+    return model_class(D, H, num_layers=2, bidirectional=True), n_state
+
+
+def test_wrong_rank(model_and_states):
+    model, _ = model_and_states
+    with pytest.raises(ValueError, match=r"rank 3.*\(B, T, D\).*got rank 2 with shape \(3, 4\)"):
+        model(torch.zeros(T, D))
+
+
+def test_wrong_feature_size(model_and_states):
+    model, _ = model_and_states
+    with pytest.raises(ValueError, match=r"input_size == 4.*got x.shape = \(2, 3, 7\)"):
+        model(torch.zeros(B, T, 7))
+
+
+def test_integer_dtype(model_and_states):
+    model, _ = model_and_states
+    with pytest.raises(ValueError, match=r"floating-point x of dtype torch.float32.*torch.int64"):
+        model(torch.zeros(B, T, D, dtype=torch.int64))
+
+
+def test_dtype_differs_from_parameters(model_and_states):
+    model, _ = model_and_states
+    with pytest.raises(ValueError, match=r"dtype torch.float32.*got dtype torch.float64"):
+        model(torch.zeros(B, T, D, dtype=torch.float64))
+
+
+def test_not_a_tensor(model_and_states):
+    model, _ = model_and_states
+    with pytest.raises(ValueError, match=r"torch.Tensor.*got ndarray"):
+        model(torch.zeros(B, T, D).numpy())
+
+
+def test_empty_sequence(model_and_states):
+    model, _ = model_and_states
+    with pytest.raises(ValueError, match=r"at least one time step.*\(2, 0, 4\)"):
+        model(torch.zeros(B, 0, D))
+
+
+def test_state_shape_mismatch(model_and_states):
+    model, n_state = model_and_states
+    # 2 layers x 2 directions = 4, but only 2 given
+    state = initial_state(n_state, (2, B, H))
+    with pytest.raises(ValueError, match=r"h0 of shape \(4, 2, 5\).*got \(2, 2, 5\)"):
+        model(torch.zeros(B, T, D), state)
+
+
+def test_state_batch_mismatch(model_and_states):
+    model, n_state = model_and_states
+    state = initial_state(n_state, (4, B + 1, H))
+    with pytest.raises(ValueError, match=r"h0 of shape \(4, 2, 5\).*got \(4, 3, 5\)"):
+        model(torch.zeros(B, T, D), state)
+
+
+def test_state_dtype_mismatch(model_and_states):
+    model, n_state = model_and_states
+    state = initial_state(n_state, (4, B, H), dtype=torch.float64)
+    with pytest.raises(ValueError, match=r"h0 of dtype torch.float32, got dtype torch.float64"):
+        model(torch.zeros(B, T, D), state)
+
+
+def test_time_major_layout_is_named():
+    model = ours.RNN(D, H, batch_first=False)
+    with pytest.raises(ValueError, match=r"\(T, B, D\)"):
+        model(torch.zeros(D))
