@@ -1,0 +1,69 @@
+# The course's set-up: `make book` and `make test` are all a newcomer needs (README.md).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON   ?= python3
+VENV     := .venv
+BIN      := $(CURDIR)/$(VENV)/bin
+STAMP    := $(VENV)/.installed
+# nbgrader runs `alembic` from PATH; every recipe sees the environment's bin/ first.
+export PATH := $(BIN):$(PATH)
+# Two workers on a 2-core machine: one BLAS/OpenMP thread each.
+export OMP_NUM_THREADS ?= 1
+export MKL_NUM_THREADS ?= 1
+export MPLBACKEND ?= Agg
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+
+JB_BUILD := $(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
+PYTEST   := $(BIN)/python -m pytest
+ASSIGNMENTS := $(notdir $(wildcard solutions/*))
+
+.PHONY: help install book book-html test test-units test-browser release clean vendor-mathjax
+
+help:
+	@echo "make book     install, then build the HTML book into _build/html (notebooks executed)"
+	@echo "make test     install, then run the whole test suite"
+	@echo "make release  regenerate exercises/ from solutions/ with nbgrader"
+	@echo "make install  create or update .venv/ with everything pinned"
+
+## install: create or update the virtual environment (re-runs when the pins change)
+install: $(STAMP)
+
+$(STAMP): pyproject.toml requirements/constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
+	    -c requirements/constraints.txt -e ".[all]"
+	touch $@
+
+## book: build the HTML book with every notebook executed (cached), warnings as errors
+book: install book-html
+	@echo "Open _build/html/index.html"
+
+book-html:
+	$(JB_BUILD)
+
+## test: unit tests, notebooks (nbval) and the nbgrader round trip in parallel; the notebooks'
+## executed copies feed the book build's cache, so the build that follows executes nothing;
+## then the checks of the built site run on the HTML.
+test: install
+	$(PYTEST) -n 2 --dist loadgroup -m "not site" --durations=15
+	$(JB_BUILD)
+	$(PYTEST) -m site
+
+## release: regenerate the student versions in exercises/ from solutions/
+release: install
+	for a in $(ASSIGNMENTS); do \
+	    $(BIN)/nbgrader generate_assignment "$$a" --force --log-level=WARN || exit 1; \
+	done
+
+vendor-mathjax:
+	rm -rf vendor/mathjax && tmp=$$(mktemp -d) && \
+	(cd $$tmp && npm pack --silent mathjax@3.2.2 >/dev/null && tar xzf mathjax-3.2.2.tgz) && \
+	mkdir -p vendor/mathjax/output/chtml/fonts && \
+	cp $$tmp/package/es5/tex-chtml-full.js vendor/mathjax/ && \
+	cp -r $$tmp/package/es5/output/chtml/fonts/woff-v2 vendor/mathjax/output/chtml/fonts/ && \
+	cp -r $$tmp/package/es5/ui $$tmp/package/es5/a11y vendor/mathjax/ && \
+	cp $$tmp/package/LICENSE vendor/mathjax/LICENSE && rm -rf $$tmp
+
+clean:
+	rm -rf _build .nbgrader .pytest_cache
