@@ -8,7 +8,7 @@ import lstm_ref.torch as ours
 B, T, D, H = 2, 3, 4, 5
 
 # (class, number of state tensors: 1 for h0, 2 for (h0, c0))
-MODELS = {"RNN": (ours.RNN, 1)}
+MODELS = {"RNN": (ours.RNN, 1), "LSTM": (ours.LSTM, 2), "LSTM_plain": (lambda *a, **k: ours.LSTM(*a, fast=False, **k), 2)}
 
 
 def initial_state(n_state, shape, dtype=torch.float32):

@@ -22,6 +22,7 @@ def build(kind, num_layers, bidirectional, **options):
     ours_class, torch_class, torch_options = {
         "rnn_tanh": (ours.RNN, torch.nn.RNN, {"nonlinearity": "tanh"}),
         "rnn_relu": (ours.RNN, torch.nn.RNN, {"nonlinearity": "relu"}),
+        "lstm": (ours.LSTM, torch.nn.LSTM, {}),
     }[kind]
     model = ours_class(D, H, num_layers, bidirectional, dtype=torch.float64,
                        **torch_options, **options)
@@ -101,7 +102,24 @@ def test_rnn_time_major_matches_torch():
     assert_parity(model, reference, 1, True, batch_first=False)
 
 
-@pytest.mark.parametrize("kind", ["rnn_tanh"])
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "plain"])
+@pytest.mark.parametrize("with_state", [False, True], ids=["zero_state", "given_state"])
+@pytest.mark.parametrize("num_layers,bidirectional", LAYOUTS,
+                         ids=["1layer", "1layer_bi", "2layers", "2layers_bi"])
+def test_lstm_matches_torch(num_layers, bidirectional, with_state, fast):
+    model, reference = build("lstm", num_layers, bidirectional, fast=fast)
+    assert_parity(model, reference, 2, with_state)
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "plain"])
+def test_lstm_time_major_matches_torch(fast):
+    model, _ = build("lstm", 2, True, batch_first=False, fast=fast)
+    reference = torch.nn.LSTM(D, H, 2, bidirectional=True, batch_first=True, dtype=torch.float64)
+    reference.load_state_dict(model.state_dict())
+    assert_parity(model, reference, 2, True, batch_first=False)
+
+
+@pytest.mark.parametrize("kind", ["rnn_tanh", "lstm"])
 def test_state_dict_round_trip_both_ways(kind):
     model, reference = build(kind, 2, True)
     # the parameters are registered in torch.nn's order with torch.nn's shapes
@@ -122,7 +140,7 @@ def test_state_dict_round_trip_both_ways(kind):
         assert torch.equal(parameter, model.state_dict()[name])
 
 
-@pytest.mark.parametrize("kind", ["rnn_tanh"])
+@pytest.mark.parametrize("kind", ["rnn_tanh", "lstm"])
 def test_initialisation_is_torch_nn_uniform(kind):
     torch.manual_seed(0)
     model, _ = build(kind, 1, False)
