@@ -1,0 +1,160 @@
+"""lstm_ref.numpy LSTM: parity with torch.nn.LSTM (float64), fast path == step path."""
+
+import numpy as np
+import pytest
+import torch
+
+from lstm_ref.numpy import (
+    LSTM,
+    lstm_backward,
+    lstm_backward_fast,
+    lstm_forward,
+    lstm_forward_fast,
+    lstm_step_backward,
+    lstm_step_forward,
+)
+
+B, T, D, H = 3, 5, 4, 6
+TOL = dict(rtol=1e-10, atol=1e-12)
+
+
+def torch_state_dict(module):
+    return {k: v.detach().numpy() for k, v in module.state_dict().items()}
+
+
+@pytest.mark.parametrize("fast", [True, False])
+@pytest.mark.parametrize("num_layers", [1, 2])
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("with_state", [False, True])
+def test_matches_torch_lstm(fast, num_layers, bidirectional, with_state):
+    torch.manual_seed(0)
+    reference = torch.nn.LSTM(D, H, num_layers, batch_first=True,
+                              bidirectional=bidirectional, dtype=torch.float64)
+    model = LSTM(D, H, num_layers, bidirectional, seed=5, fast=fast)
+    model.load_state_dict(torch_state_dict(reference))
+
+    rng = np.random.default_rng(1)
+    directions = 2 if bidirectional else 1
+    state_shape = (num_layers * directions, B, H)
+    x = rng.standard_normal((B, T, D))
+    h0, c0 = rng.standard_normal(state_shape), rng.standard_normal(state_shape)
+    dout = rng.standard_normal((B, T, directions * H))
+    dh_n, dc_n = rng.standard_normal(state_shape), rng.standard_normal(state_shape)
+    if not with_state:
+        h0, c0 = np.zeros(state_shape), np.zeros(state_shape)
+
+    x_t = torch.tensor(x, requires_grad=True)
+    h0_t = torch.tensor(h0, requires_grad=True)
+    c0_t = torch.tensor(c0, requires_grad=True)
+    out_t, (h_n_t, c_n_t) = reference(x_t, (h0_t, c0_t))
+    loss = (out_t * torch.tensor(dout)).sum()
+    if with_state:
+        loss = loss + (h_n_t * torch.tensor(dh_n)).sum() + (c_n_t * torch.tensor(dc_n)).sum()
+    loss.backward()
+
+    out, (h_n, c_n) = model.forward(x, (h0, c0) if with_state else None)
+    dx, (dh0, dc0) = model.backward(dout, (dh_n, dc_n) if with_state else None)
+    np.testing.assert_allclose(out, out_t.detach().numpy(), **TOL)
+    np.testing.assert_allclose(h_n, h_n_t.detach().numpy(), **TOL)
+    np.testing.assert_allclose(c_n, c_n_t.detach().numpy(), **TOL)
+    np.testing.assert_allclose(dx, x_t.grad.numpy(), **TOL)
+    np.testing.assert_allclose(dh0, h0_t.grad.numpy(), **TOL)
+    np.testing.assert_allclose(dc0, c0_t.grad.numpy(), **TOL)
+    assert list(model.grads) == list(reference.state_dict())
+    for name, parameter in reference.named_parameters():
+        np.testing.assert_allclose(model.grads[name], parameter.grad.numpy(), **TOL,
+                                   err_msg=name)
+
+
+@pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-12), (np.float32, 2e-5)])
+def test_fast_path_equals_step_path(dtype, tol):
+    rng = np.random.default_rng(4)
+    b, t, d, h = 4, 9, 5, 7
+    x = rng.standard_normal((b, t, d)).astype(dtype)
+    h0, c0 = (rng.standard_normal((b, h)).astype(dtype) for _ in range(2))
+    W_ih = (rng.standard_normal((4 * h, d)) * 0.5).astype(dtype)
+    W_hh = (rng.standard_normal((4 * h, h)) * 0.5).astype(dtype)
+    b_ih, b_hh = (rng.standard_normal(4 * h).astype(dtype) for _ in range(2))
+    dh = rng.standard_normal((b, t, h)).astype(dtype)
+    dh_n, dc_n = (rng.standard_normal((b, h)).astype(dtype) for _ in range(2))
+
+    h_slow, c_slow, cache_slow = lstm_forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh)
+    h_fast, c_fast, cache_fast = lstm_forward_fast(x, h0, c0, W_ih, W_hh, b_ih, b_hh)
+    assert h_fast.dtype == c_fast.dtype == dtype
+    np.testing.assert_allclose(h_fast, h_slow, rtol=tol, atol=tol)
+    np.testing.assert_allclose(c_fast, c_slow, rtol=tol, atol=tol)
+    slow = lstm_backward(dh, cache_slow, dh_n, dc_n)
+    fast = lstm_backward_fast(dh, cache_fast, dh_n, dc_n)
+    assert slow._fields == fast._fields
+    for name, a, b_ in zip(slow._fields, fast, slow):
+        assert a.dtype == dtype, name
+        np.testing.assert_allclose(a, b_, rtol=tol, atol=tol, err_msg=name)
+
+
+def test_fast_and_step_models_agree_bidirectional_stack():
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((2, 6, 3))
+    fast, slow = LSTM(3, 4, 2, True, seed=0, fast=True), LSTM(3, 4, 2, True, seed=0, fast=False)
+    out_f, (h_f, c_f) = fast.forward(x)
+    out_s, (h_s, c_s) = slow.forward(x)
+    np.testing.assert_allclose(out_f, out_s, rtol=1e-12, atol=1e-14)
+    dout = rng.standard_normal(out_f.shape)
+    dx_f, _ = fast.backward(dout)
+    dx_s, _ = slow.backward(dout)
+    np.testing.assert_allclose(dx_f, dx_s, rtol=1e-12, atol=1e-14)
+    for name in fast.grads:
+        np.testing.assert_allclose(fast.grads[name], slow.grads[name], rtol=1e-12, atol=1e-14)
+
+
+def test_float32_input_stays_float32():
+    model = LSTM(D, H, 2, True, seed=0)   # float64 parameters
+    x = np.random.default_rng(0).standard_normal((B, T, D)).astype(np.float32)
+    out, (h_n, c_n) = model.forward(x)
+    dx, (dh0, dc0) = model.backward(np.ones_like(out))
+    for array in (out, h_n, c_n, dx, dh0, dc0, *model.grads.values()):
+        assert array.dtype == np.float32
+    out64, _ = model.forward(x.astype(np.float64))
+    np.testing.assert_allclose(out, out64, atol=1e-5)
+
+
+def _numerical_grad(f, array, eps=1e-6):
+    grad = np.zeros_like(array)
+    for index in np.ndindex(array.shape):
+        old = array[index]
+        array[index] = old + eps
+        plus = f()
+        array[index] = old - eps
+        minus = f()
+        array[index] = old
+        grad[index] = (plus - minus) / (2 * eps)
+    return grad
+
+
+def test_step_backward_matches_finite_differences():
+    rng = np.random.default_rng(2)
+    x, h, c = rng.standard_normal((B, D)), rng.standard_normal((B, H)), rng.standard_normal((B, H))
+    W_ih, W_hh = rng.standard_normal((4 * H, D)) * 0.5, rng.standard_normal((4 * H, H)) * 0.5
+    b_ih, b_hh = rng.standard_normal(4 * H), rng.standard_normal(4 * H)
+    dh, dc = rng.standard_normal((B, H)), rng.standard_normal((B, H))
+
+    def loss():
+        h_t, c_t, _ = lstm_step_forward(x, h, c, W_ih, W_hh, b_ih, b_hh)
+        return np.sum(h_t * dh) + np.sum(c_t * dc)
+
+    *_, cache = lstm_step_forward(x, h, c, W_ih, W_hh, b_ih, b_hh)
+    grads = lstm_step_backward(dh, dc, cache)
+    for name, analytic, array in zip(grads._fields, grads, (x, h, c, W_ih, W_hh, b_ih, b_hh)):
+        np.testing.assert_allclose(analytic, _numerical_grad(loss, array), rtol=1e-6, atol=1e-8,
+                                   err_msg=name)
+
+
+def test_state_dict_roundtrip_into_torch():
+    model = LSTM(D, H, 2, True, seed=3)
+    reference = torch.nn.LSTM(D, H, 2, batch_first=True, bidirectional=True, dtype=torch.float64)
+    reference.load_state_dict({k: torch.from_numpy(v) for k, v in model.state_dict().items()})
+    x = np.random.default_rng(0).standard_normal((B, T, D))
+    out, (h_n, c_n) = model.forward(x)
+    with torch.no_grad():
+        out_t, (h_n_t, c_n_t) = reference(torch.from_numpy(x))
+    np.testing.assert_allclose(out, out_t.numpy(), **TOL)
+    np.testing.assert_allclose(c_n, c_n_t.numpy(), **TOL)
