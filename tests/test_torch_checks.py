@@ -1,5 +1,7 @@
 """Bad input to lstm_ref.torch models raises ValueError naming what was expected and given."""
 
+from functools import partial
+
 import pytest
 import torch
 
@@ -7,8 +9,15 @@ import lstm_ref.torch as ours
 
 B, T, D, H = 2, 3, 4, 5
 
-# (class, number of state tensors: 1 for h0, 2 for (h0, c0))
-MODELS = {"RNN": (ours.RNN, 1), "LSTM": (ours.LSTM, 2), "LSTM_plain": (lambda *a, **k: ours.LSTM(*a, fast=False, **k), 2)}
+# name: (constructor, number of state tensors: 1 for h0, 2 for (h0, c0))
+MODELS = {
+    "RNN": (ours.RNN, 1),
+    "LSTM": (ours.LSTM, 2),
+    "LSTM_plain": (partial(ours.LSTM, fast=False), 2),
+    "GRU": (ours.GRU, 1),
+    "GRU_classic": (partial(ours.GRU, reset_after=False), 1),
+    "PeepholeLSTM": (ours.PeepholeLSTM, 2),
+}
 
 
 def initial_state(n_state, shape, dtype=torch.float32):
@@ -84,3 +93,18 @@ def test_time_major_layout_is_named():
     model = ours.RNN(D, H, batch_first=False)
     with pytest.raises(ValueError, match=r"\(T, B, D\)"):
         model(torch.zeros(D))
+
+
+@pytest.mark.parametrize("model_class", [ours.LSTM, ours.PeepholeLSTM])
+def test_lstm_state_must_be_a_pair(model_class):
+    model = model_class(D, H)
+    with pytest.raises(ValueError, match=r"pair \(h0, c0\), got Tensor"):
+        model(torch.zeros(B, T, D), torch.zeros(1, B, H))
+    with pytest.raises(ValueError, match=r"pair \(h0, c0\), got a tuple of length 3"):
+        model(torch.zeros(B, T, D), (torch.zeros(1, B, H),) * 3)
+
+
+def test_c0_shape_is_checked_too():
+    model = ours.LSTM(D, H)
+    with pytest.raises(ValueError, match=r"c0 of shape \(1, 2, 5\).*got \(1, 2, 4\)"):
+        model(torch.zeros(B, T, D), (torch.zeros(1, B, H), torch.zeros(1, B, H - 1)))

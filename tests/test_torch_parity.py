@@ -23,6 +23,7 @@ def build(kind, num_layers, bidirectional, **options):
         "rnn_tanh": (ours.RNN, torch.nn.RNN, {"nonlinearity": "tanh"}),
         "rnn_relu": (ours.RNN, torch.nn.RNN, {"nonlinearity": "relu"}),
         "lstm": (ours.LSTM, torch.nn.LSTM, {}),
+        "gru": (ours.GRU, torch.nn.GRU, {}),
     }[kind]
     model = ours_class(D, H, num_layers, bidirectional, dtype=torch.float64,
                        **torch_options, **options)
@@ -89,8 +90,8 @@ LAYOUTS = [(1, False), (1, True), (2, False), (2, True)]
 @pytest.mark.parametrize("with_state", [False, True], ids=["zero_state", "given_state"])
 @pytest.mark.parametrize("num_layers,bidirectional", LAYOUTS,
                          ids=["1layer", "1layer_bi", "2layers", "2layers_bi"])
-@pytest.mark.parametrize("kind", ["rnn_tanh", "rnn_relu"])
-def test_rnn_matches_torch(kind, num_layers, bidirectional, with_state):
+@pytest.mark.parametrize("kind", ["rnn_tanh", "rnn_relu", "gru"])
+def test_rnn_and_gru_match_torch(kind, num_layers, bidirectional, with_state):
     model, reference = build(kind, num_layers, bidirectional)
     assert_parity(model, reference, 1, with_state)
 
@@ -119,7 +120,7 @@ def test_lstm_time_major_matches_torch(fast):
     assert_parity(model, reference, 2, True, batch_first=False)
 
 
-@pytest.mark.parametrize("kind", ["rnn_tanh", "lstm"])
+@pytest.mark.parametrize("kind", ["rnn_tanh", "lstm", "gru"])
 def test_state_dict_round_trip_both_ways(kind):
     model, reference = build(kind, 2, True)
     # the parameters are registered in torch.nn's order with torch.nn's shapes
@@ -140,7 +141,7 @@ def test_state_dict_round_trip_both_ways(kind):
         assert torch.equal(parameter, model.state_dict()[name])
 
 
-@pytest.mark.parametrize("kind", ["rnn_tanh", "lstm"])
+@pytest.mark.parametrize("kind", ["rnn_tanh", "lstm", "gru"])
 def test_initialisation_is_torch_nn_uniform(kind):
     torch.manual_seed(0)
     model, _ = build(kind, 1, False)

@@ -7,9 +7,17 @@ whatever device its parameters are on (``model.to("cuda")``).
 * :class:`RNN` (``rnn.py``), cell :func:`rnn_cell`
 * :class:`LSTM` (``lstm.py``), cell :func:`lstm_cell`; its fast path with a hand-written
   backward pass is in ``lstm_fast.py``
+* :class:`GRU` (``gru.py``), cell :func:`gru_cell` (PyTorch's form or Cho et al.'s)
+* :class:`PeepholeLSTM` (``peephole.py``), cell :func:`peephole_lstm_cell`
+
+The plumbing shared by all of them (parameters, layers, directions) is in ``stack.py``,
+the input checks in ``_checks.py``.
 """
 
+from lstm_ref.torch.gru import GRU, gru_cell
 from lstm_ref.torch.lstm import LSTM, lstm_cell
+from lstm_ref.torch.peephole import PeepholeLSTM, peephole_lstm_cell
 from lstm_ref.torch.rnn import RNN, rnn_cell
 
-__all__ = ["RNN", "rnn_cell", "LSTM", "lstm_cell"]
+__all__ = ["RNN", "rnn_cell", "LSTM", "lstm_cell", "GRU", "gru_cell",
+           "PeepholeLSTM", "peephole_lstm_cell"]
