@@ -1,4 +1,4 @@
-r"""Looking inside an LSTM cell: notation, gate activations, parameter counts.
+r"""Looking inside an LSTM cell: the notations, and the gates at work.
 
 Chapter 2 of the book uses these to connect the equations to a trained network:
 
@@ -7,8 +7,7 @@ Chapter 2 of the book uses these to connect the equations to a trained network:
   and one bias, into ``torch.nn.LSTM``'s layout ``weight_ih (4H, D)``, ``weight_hh (4H, H)``,
   ``bias_ih``, ``bias_hh`` with the gate blocks in the order i, f, g, o;
 * :func:`lstm_gate_trace` runs one layer of an LSTM given as a ``state_dict`` and returns
-  every gate's activation at every step (what the chapter's heatmaps show);
-* :func:`lstm_parameter_count` counts an LSTM's parameters without building it.
+  every gate's activation at every step (what the chapter's heatmaps show).
 
 Gate letters: ``i`` input gate, ``f`` forget gate, ``g`` candidate (cell input),
 ``o`` output gate.
@@ -126,23 +125,4 @@ def _trace_layer(x, W_ih, W_hh, b_ih, b_hh) -> dict:
     return {key: torch.stack(values, dim=1) for key, values in trace.items()}
 
 
-def lstm_parameter_count(input_size: int, hidden_size: int, num_layers: int = 1,
-                         bidirectional: bool = False) -> int:
-    """Number of parameters of ``torch.nn.LSTM(input_size, hidden_size, num_layers, ...)``.
-
-    Per layer and direction: ``4H * D_in + 4H * H + 2 * 4H`` (two biases), where ``D_in`` is
-    ``input_size`` for the first layer and ``num_directions * H`` above it.
-    """
-    for name, value in (("input_size", input_size), ("hidden_size", hidden_size),
-                        ("num_layers", num_layers)):
-        if int(value) != value or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    directions = 2 if bidirectional else 1
-    total = 0
-    for layer in range(num_layers):
-        layer_input = input_size if layer == 0 else directions * hidden_size
-        total += directions * 4 * hidden_size * (layer_input + hidden_size + 2)
-    return int(total)
-
-
-__all__ = ["TORCH_GATE_ORDER", "concat_to_split", "lstm_gate_trace", "lstm_parameter_count"]
+__all__ = ["TORCH_GATE_ORDER", "concat_to_split", "lstm_gate_trace"]

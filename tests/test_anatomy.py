@@ -1,10 +1,10 @@
-"""lstm_ref.anatomy against torch.nn.LSTM: notation conversion, gate traces, parameter counts."""
+"""lstm_ref.anatomy against torch.nn.LSTM: notation conversion and gate traces."""
 
 import numpy as np
 import pytest
 import torch
 
-from lstm_ref.anatomy import concat_to_split, lstm_gate_trace, lstm_parameter_count
+from lstm_ref.anatomy import concat_to_split, lstm_gate_trace
 from lstm_ref.numpy import sigmoid
 
 B, T, D, H = 3, 6, 4, 5
@@ -88,19 +88,3 @@ def test_gate_trace_rejects_bad_input():
         lstm_gate_trace(lstm.state_dict(), torch.randn(B, T, D), layer=1)
     with pytest.raises(ValueError, match=r"\(B, T, D\)"):
         lstm_gate_trace(lstm.state_dict(), torch.randn(T, D))
-
-
-@pytest.mark.parametrize("seed", range(5))
-def test_parameter_count_matches_torch(seed):
-    rng = np.random.default_rng(seed)
-    input_size, hidden_size = (int(v) for v in rng.integers(1, 12, size=2))
-    num_layers = int(rng.integers(1, 4))
-    bidirectional = bool(seed % 2)
-    lstm = torch.nn.LSTM(input_size, hidden_size, num_layers, bidirectional=bidirectional)
-    expected = sum(p.numel() for p in lstm.parameters())
-    assert lstm_parameter_count(input_size, hidden_size, num_layers, bidirectional) == expected
-
-
-def test_parameter_count_rejects_bad_sizes():
-    with pytest.raises(ValueError, match="hidden_size"):
-        lstm_parameter_count(3, 0)
