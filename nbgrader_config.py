@@ -16,6 +16,7 @@ c = get_config()  # noqa: F821 -- provided by nbgrader when it loads this file
 
 COURSE_ROOT = os.path.dirname(os.path.abspath(__file__))
 STATE_DIR = os.path.join(COURSE_ROOT, ".nbgrader")
+os.makedirs(STATE_DIR, exist_ok=True)  # sqlite creates the file, not its folder
 
 c.CourseDirectory.root = COURSE_ROOT
 c.CourseDirectory.source_directory = "solutions"
