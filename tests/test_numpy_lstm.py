@@ -158,3 +158,16 @@ def test_state_dict_roundtrip_into_torch():
         out_t, (h_n_t, c_n_t) = reference(torch.from_numpy(x))
     np.testing.assert_allclose(out, out_t.numpy(), **TOL)
     np.testing.assert_allclose(c_n, c_n_t.numpy(), **TOL)
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_model_gradient_check(fast):
+    from lstm_ref.numpy import check_gradients
+
+    model = LSTM(3, 4, 2, True, seed=0, fast=fast)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 3, 3))
+    state = (rng.standard_normal((4, 2, 4)), rng.standard_normal((4, 2, 4)))
+    errors = check_gradients(model, x, state)
+    assert set(errors) == set(model.params) | {"x", "h0", "c0"}
+    assert max(errors.values()) < 1e-6, errors

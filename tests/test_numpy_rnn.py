@@ -124,3 +124,14 @@ def test_init_like_torch_and_seeded():
     assert a.params["weight_ih_l1"].shape == (16, 32)
     assert not np.array_equal(RNN(D, 16, seed=1).params["weight_ih_l0"],
                               RNN(D, 16, seed=2).params["weight_ih_l0"])
+
+
+@pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
+def test_model_gradient_check(nonlinearity):
+    from lstm_ref.numpy import check_gradients
+
+    model = RNN(3, 4, 2, True, nonlinearity=nonlinearity, seed=0)
+    rng = np.random.default_rng(0)
+    errors = check_gradients(model, rng.standard_normal((2, 3, 3)), rng.standard_normal((4, 2, 4)))
+    assert set(errors) == set(model.params) | {"x", "h0"}
+    assert max(errors.values()) < 1e-6, errors
