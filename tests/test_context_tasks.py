@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from lstm_ref.context_tasks import IGNORE_INDEX, masked_accuracy, shifted_symbols
+from lstm_ref.context_tasks import (IGNORE_INDEX, accuracy_by_step, hold_first_symbol, masked_accuracy,
+                                   shifted_symbols)
 
 
 @pytest.mark.parametrize("shift", [-3, -1, 1, 4])
@@ -63,3 +64,27 @@ def test_masked_accuracy_rejects_mismatched_shapes():
         masked_accuracy(np.zeros((2, 3)), np.zeros((2, 4), dtype=np.int64))
     with pytest.raises(ValueError, match="no labelled"):
         masked_accuracy(np.zeros((1, 2)), np.full((1, 2), IGNORE_INDEX))
+
+
+def test_hold_first_symbol_labels_every_later_step_with_the_first_symbol():
+    x, y = hold_first_symbol(6, 9, np.random.default_rng(3), num_symbols=5)
+    assert x.shape == (6, 9, 5) and y.shape == (6, 9) and y.dtype == np.int64
+    assert (y[:, 0] == IGNORE_INDEX).all()
+    np.testing.assert_array_equal(y[:, 1:], np.repeat(x[:, :1].argmax(-1), 8, axis=1))
+    # the same inputs as recall_problem for the same generator state
+    from lstm_ref.tasks import recall_problem
+    x_recall, y_recall = recall_problem(6, 9, np.random.default_rng(3), num_symbols=5)
+    np.testing.assert_array_equal(x, x_recall)
+    np.testing.assert_array_equal(y[:, -1], y_recall)
+    with pytest.raises(ValueError, match="seq_len"):
+        hold_first_symbol(2, 1, np.random.default_rng(0))
+
+
+def test_accuracy_by_step_counts_only_labelled_steps():
+    target = np.array([[IGNORE_INDEX, 1, 2], [IGNORE_INDEX, 1, 0]])
+    predicted = np.array([[5, 1, 2], [5, 0, 0]])
+    by_step = accuracy_by_step(predicted, target)
+    assert np.isnan(by_step[0])
+    np.testing.assert_allclose(by_step[1:], [0.5, 1.0])
+    with pytest.raises(ValueError, match="same shape"):
+        accuracy_by_step(predicted[:, :2], target)
