@@ -164,3 +164,44 @@ def test_bad_constructor_arguments(model_class, kwargs, message):
 def test_bad_rnn_nonlinearity():
     with pytest.raises(ValueError, match="expected 'tanh' or 'relu', got 'sigmoid'"):
         RNN(D, H, nonlinearity="sigmoid")
+
+
+def test_step_and_sequence_functions_name_the_bad_argument():
+    from lstm_ref.numpy import (
+        gru_step_forward,
+        lstm_backward,
+        lstm_forward,
+        lstm_forward_fast,
+        lstm_step_forward,
+        peephole_step_forward,
+        rnn_forward,
+        rnn_step_backward,
+        rnn_step_forward,
+    )
+
+    x, h = np.zeros((B, D)), np.zeros((B, H))
+    W1, W4 = np.zeros((H, D)), np.zeros((4 * H, D))
+    with pytest.raises(ValueError, match=r"W_hh: expected shape \(5, 5\).*got \(5, 4\)"):
+        rnn_step_forward(x, h, W1, np.zeros((H, D)), np.zeros(H), np.zeros(H))
+    with pytest.raises(ValueError, match=r"h_prev: expected shape \(B, H\) with B = 2"):
+        rnn_step_forward(x, np.zeros((3, H)), W1, np.zeros((H, H)), np.zeros(H), np.zeros(H))
+    with pytest.raises(ValueError, match=r"x_t: expected a float array, got dtype int64"):
+        rnn_step_forward(x.astype(np.int64), h, W1, np.zeros((H, H)), np.zeros(H), np.zeros(H))
+    _, cache = rnn_step_forward(x, h, W1, np.zeros((H, H)), np.zeros(H), np.zeros(H))
+    with pytest.raises(ValueError, match=r"dh_t: expected shape \(2, 5\), got \(5,\)"):
+        rnn_step_backward(np.zeros(H), cache)
+    with pytest.raises(ValueError, match=r"b_ih: expected shape \(20,\)"):
+        lstm_step_forward(x, h, h, W4, np.zeros((4 * H, H)), np.zeros(H), np.zeros(4 * H))
+    with pytest.raises(ValueError, match=r"W_ih: expected shape \(15, 4\)"):
+        gru_step_forward(x, h, W4, np.zeros((3 * H, H)), np.zeros(3 * H), np.zeros(3 * H))
+    with pytest.raises(ValueError, match=r"w_co: expected shape \(5,\)"):
+        peephole_step_forward(x, h, h, W4, np.zeros((4 * H, H)), np.zeros(4 * H),
+                              np.zeros(4 * H), np.zeros(H), np.zeros(H), np.zeros(H + 1))
+    with pytest.raises(ValueError, match=r"x: expected a 3-D array \(B, T, D\)"):
+        rnn_forward(x, h, W1, np.zeros((H, H)), np.zeros(H), np.zeros(H))
+    weights = (W4, np.zeros((4 * H, H)), np.zeros(4 * H), np.zeros(4 * H))
+    with pytest.raises(ValueError, match=r"c_prev: expected shape \(2, 5\)"):
+        lstm_forward_fast(np.zeros((B, T, D)), h, np.zeros((B, H + 1)), *weights)
+    _, _, caches = lstm_forward(np.zeros((B, T, D)), h, h, *weights)
+    with pytest.raises(ValueError, match=r"dh: expected shape \(2, 3, 5\), got \(2, 5\)"):
+        lstm_backward(np.zeros((B, H)), caches)

@@ -115,3 +115,57 @@ def check_parameter_dict(params: Mapping, expected_shapes: Mapping[str, tuple]) 
             value = value.detach().cpu().numpy()
         checked[key] = check_array_shape(value, shape, f"state_dict[{key!r}]")
     return checked
+
+
+def _float_ndarray(value, name: str) -> np.ndarray:
+    array = np.asarray(value)
+    if array.dtype.kind != "f":
+        raise ValueError(f"{name}: expected a float array, got dtype {array.dtype}")
+    return array
+
+
+def check_step_inputs(gate_count: int, x_t, h_prev, W_ih, W_hh, b_ih, b_hh,
+                      c_prev=None, vectors: dict | None = None) -> None:
+    """Validate the arguments of a ``*_step_forward`` function (shapes and float dtypes).
+
+    x_t (B, D), h_prev (B, H), W_ih (G*H, D), W_hh (G*H, H), b_ih and b_hh (G*H,),
+    optionally c_prev (B, H) and (H,)-vectors such as peephole weights.
+    """
+    x_t, h_prev = _float_ndarray(x_t, "x_t"), _float_ndarray(h_prev, "h_prev")
+    if x_t.ndim != 2:
+        raise ValueError(f"x_t: expected a 2-D array (B, D), got shape {x_t.shape}")
+    if h_prev.ndim != 2 or h_prev.shape[0] != x_t.shape[0]:
+        raise ValueError(f"h_prev: expected shape (B, H) with B = {x_t.shape[0]} (from x_t), "
+                         f"got {h_prev.shape}")
+    batch, features = x_t.shape
+    hidden = h_prev.shape[1]
+    rows = gate_count * hidden
+    expected = {"W_ih": ((rows, features), W_ih), "W_hh": ((rows, hidden), W_hh),
+                "b_ih": ((rows,), b_ih), "b_hh": ((rows,), b_hh)}
+    if c_prev is not None:
+        expected["c_prev"] = ((batch, hidden), c_prev)
+    for name, value in (vectors or {}).items():
+        expected[name] = ((hidden,), value)
+    for name, (shape, value) in expected.items():
+        array = _float_ndarray(value, name)
+        if array.shape != shape:
+            raise ValueError(f"{name}: expected shape {shape} (G={gate_count}, H={hidden}, "
+                             f"D={features}), got {array.shape}")
+
+
+def check_sequence_inputs(x, h0, name_h0: str = "h0") -> None:
+    """Validate the x (B, T, D) and h0 (B, H) of a sequence function."""
+    x = _float_ndarray(x, "x")
+    if x.ndim != 3 or x.shape[1] == 0:
+        raise ValueError(f"x: expected a 3-D array (B, T, D) with T >= 1, got shape {x.shape}")
+    h0 = _float_ndarray(h0, name_h0)
+    if h0.ndim != 2 or h0.shape[0] != x.shape[0]:
+        raise ValueError(f"{name_h0}: expected shape (B, H) with B = {x.shape[0]} (from x), "
+                         f"got {h0.shape}")
+
+
+def check_gradient_shape(grad, expected_shape: tuple, name: str) -> None:
+    """Validate an upstream gradient passed to a backward function."""
+    shape = np.shape(grad)
+    if shape != tuple(expected_shape):
+        raise ValueError(f"{name}: expected shape {tuple(expected_shape)}, got {shape}")

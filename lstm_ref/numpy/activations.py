@@ -10,9 +10,12 @@ gate is shut for every practical purpose.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 
+@lru_cache(maxsize=None)
 def _exp_cap(dtype) -> float:
     """Largest |x| at which exp(-|x|) is still far from underflow in ``dtype``."""
     return float(-np.log(np.finfo(dtype).tiny) / 4)
@@ -25,9 +28,10 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     the exponent is never positive.
     """
     x = np.asarray(x)
-    dtype = x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
-    z = np.exp(-np.minimum(np.abs(x), _exp_cap(dtype)))  # z = e^{-|x|} in (0, 1]
-    return np.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z)).astype(dtype, copy=False)
+    if x.dtype.kind != "f":
+        x = x.astype(np.float64)
+    z = np.exp(-np.minimum(np.abs(x), _exp_cap(x.dtype)))   # z = e^{-|x|} in (0, 1]
+    return np.where(x >= 0, 1.0, z) / (1.0 + z)
 
 
 def sigmoid_backward(dy: np.ndarray, y: np.ndarray) -> np.ndarray:

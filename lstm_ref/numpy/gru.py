@@ -31,6 +31,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._checks import check_gradient_shape, check_sequence_inputs, check_step_inputs
 from .activations import sigmoid, sigmoid_backward, tanh, tanh_backward
 from .stack import CellSpec, RecurrentStack
 
@@ -78,6 +79,7 @@ def gru_step_forward(x_t, h_prev, W_ih, W_hh, b_ih, b_hh, reset_after=True):
     Returns:
         h_t (B, H) and a :class:`GRUStepCache`.
     """
+    check_step_inputs(3, x_t, h_prev, W_ih, W_hh, b_ih, b_hh)
     H = h_prev.shape[1]
     x_r, x_z, x_n = np.split(x_t @ W_ih.T + b_ih, 3, axis=1)
     if reset_after:
@@ -103,6 +105,7 @@ def gru_step_backward(dh_t, cache: GRUStepCache) -> GRUStepGrads:
         :class:`GRUStepGrads` ``(dx_t, dh_prev, dW_ih, dW_hh, db_ih, db_hh)``.
     """
     k = cache
+    check_gradient_shape(dh_t, k.h_prev.shape, "dh_t")
     H = k.h_prev.shape[1]
     da_n = tanh_backward(dh_t * (1.0 - k.z), k.n)            # through n's tanh
     da_z = sigmoid_backward(dh_t * (k.h_prev - k.n), k.z)
@@ -139,6 +142,7 @@ def gru_forward(x, h0, W_ih, W_hh, b_ih, b_hh, reset_after=True):
     Returns:
         h: (B, T, H) hidden states h_1..h_T and the list of T step caches.
     """
+    check_sequence_inputs(x, h0)
     batch, steps, _ = x.shape
     h = np.empty((batch, steps, h0.shape[1]), dtype=x.dtype)
     caches = []
@@ -160,6 +164,9 @@ def gru_backward(dh, caches, dh_n=None) -> GRUGrads:
         :class:`GRUGrads` ``(dx, dh0, dW_ih, dW_hh, db_ih, db_hh)``.
     """
     first = caches[0]
+    check_gradient_shape(dh, (first.h_prev.shape[0], len(caches), first.h_prev.shape[1]), "dh")
+    if dh_n is not None:
+        check_gradient_shape(dh_n, first.h_prev.shape, "dh_n")
     dx = np.empty(dh.shape[:2] + first.x_t.shape[1:], dtype=dh.dtype)
     dW_ih = np.zeros_like(first.W_ih, dtype=dh.dtype)
     dW_hh = np.zeros_like(first.W_hh, dtype=dh.dtype)

@@ -39,6 +39,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._checks import check_gradient_shape, check_sequence_inputs, check_step_inputs
 from .activations import sigmoid, sigmoid_backward, tanh, tanh_backward
 from .stack import CellSpec, RecurrentStack
 
@@ -88,6 +89,7 @@ def lstm_step_forward(x_t, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh):
     Returns:
         h_t (B, H), c_t (B, H) and an :class:`LSTMStepCache`.
     """
+    check_step_inputs(4, x_t, h_prev, W_ih, W_hh, b_ih, b_hh, c_prev=c_prev)
     a = x_t @ W_ih.T + b_ih + h_prev @ W_hh.T + b_hh          # (B, 4H) pre-activations
     a_i, a_f, a_g, a_o = np.split(a, 4, axis=1)
     i, f, g, o = sigmoid(a_i), sigmoid(a_f), tanh(a_g), sigmoid(a_o)
@@ -108,6 +110,8 @@ def lstm_step_backward(dh_t, dc_t, cache: LSTMStepCache) -> LSTMStepGrads:
         :class:`LSTMStepGrads` ``(dx_t, dh_prev, dc_prev, dW_ih, dW_hh, db_ih, db_hh)``.
     """
     k = cache
+    check_gradient_shape(dh_t, k.tanh_c.shape, "dh_t")
+    check_gradient_shape(dc_t, k.tanh_c.shape, "dc_t")
     do = dh_t * k.tanh_c
     dc = dc_t + tanh_backward(dh_t * k.o, k.tanh_c)          # all paths into c_t
     di, df, dg = dc * k.g, dc * k.c_prev, dc * k.i
@@ -134,6 +138,7 @@ def lstm_forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh):
         h: (B, T, H) hidden states h_1..h_T, c_n: (B, H) final cell state, and the list
         of T step caches.
     """
+    check_sequence_inputs(x, h0)
     batch, steps, _ = x.shape
     h = np.empty((batch, steps, h0.shape[1]), dtype=x.dtype)
     caches = []
@@ -156,6 +161,11 @@ def lstm_backward(dh, caches, dh_n=None, dc_n=None) -> LSTMGrads:
         :class:`LSTMGrads` ``(dx, dh0, dc0, dW_ih, dW_hh, db_ih, db_hh)``.
     """
     first = caches[0]
+    state_shape = first.tanh_c.shape
+    check_gradient_shape(dh, (state_shape[0], len(caches), state_shape[1]), "dh")
+    for name, value in (("dh_n", dh_n), ("dc_n", dc_n)):
+        if value is not None:
+            check_gradient_shape(value, state_shape, name)
     dx = np.empty(dh.shape[:2] + first.x_t.shape[1:], dtype=dh.dtype)
     dW_ih = np.zeros_like(first.W_ih, dtype=dh.dtype)
     dW_hh = np.zeros_like(first.W_hh, dtype=dh.dtype)

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._checks import check_gradient_shape, check_sequence_inputs, check_step_inputs
+
 
 def _gate_permutation(hidden: int) -> np.ndarray:
     """Row order i, f, o, g (from PyTorch's i, f, g, o)."""
@@ -46,6 +48,8 @@ class FastLSTMCache:
 
 def lstm_forward_fast(x, h0, c0, W_ih, W_hh, b_ih, b_hh):
     """Vectorised :func:`lstm.lstm_forward`: returns h (B, T, H), c_n (B, H), cache."""
+    check_sequence_inputs(x, h0)
+    check_step_inputs(4, x[:, 0], h0, W_ih, W_hh, b_ih, b_hh, c_prev=c0)
     batch, steps, _ = x.shape
     hidden = h0.shape[1]
     dtype = x.dtype
@@ -94,6 +98,10 @@ def lstm_backward_fast(dh, cache: FastLSTMCache, dh_n=None, dc_n=None):
     steps, batch, hidden = k.tanh_c.shape
     H = hidden
     dtype = k.h.dtype
+    check_gradient_shape(dh, (batch, steps, H), "dh")
+    for name, value in (("dh_n", dh_n), ("dc_n", dc_n)):
+        if value is not None:
+            check_gradient_shape(value, (batch, H), name)
     dh_tm = dh.transpose(1, 0, 2)
     d_pre = np.empty((steps, batch, 4 * H), dtype=dtype)   # dL/da_t, columns i, f, o, g
     dh_next = np.zeros((batch, H), dtype) if dh_n is None else np.array(dh_n, dtype=dtype)

@@ -28,6 +28,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._checks import check_gradient_shape, check_sequence_inputs, check_step_inputs
 from .activations import sigmoid, sigmoid_backward, tanh, tanh_backward
 from .stack import CellSpec, RecurrentStack
 
@@ -89,6 +90,8 @@ def peephole_step_forward(x_t, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh, w_ci, w_c
     Returns:
         h_t (B, H), c_t (B, H) and a :class:`PeepholeStepCache`.
     """
+    check_step_inputs(4, x_t, h_prev, W_ih, W_hh, b_ih, b_hh, c_prev=c_prev,
+                      vectors={"w_ci": w_ci, "w_cf": w_cf, "w_co": w_co})
     a = x_t @ W_ih.T + b_ih + h_prev @ W_hh.T + b_hh
     a_i, a_f, a_g, a_o = np.split(a, 4, axis=1)
     i = sigmoid(a_i + w_ci * c_prev)
@@ -113,6 +116,8 @@ def peephole_step_backward(dh_t, dc_t, cache: PeepholeStepCache) -> PeepholeStep
         :class:`PeepholeStepGrads` (those of the LSTM step plus dw_ci, dw_cf, dw_co).
     """
     k = cache
+    check_gradient_shape(dh_t, k.c_t.shape, "dh_t")
+    check_gradient_shape(dc_t, k.c_t.shape, "dc_t")
     da_o = sigmoid_backward(dh_t * k.tanh_c, k.o)
     dc = dc_t + tanh_backward(dh_t * k.o, k.tanh_c) + da_o * k.w_co
     da_i = sigmoid_backward(dc * k.g, k.i)
@@ -139,6 +144,7 @@ def peephole_forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh, w_ci, w_cf, w_co):
 
     Returns h (B, T, H), c_n (B, H) and the list of T step caches.
     """
+    check_sequence_inputs(x, h0)
     batch, steps, _ = x.shape
     h = np.empty((batch, steps, h0.shape[1]), dtype=x.dtype)
     caches = []
@@ -161,6 +167,11 @@ def peephole_backward(dh, caches, dh_n=None, dc_n=None) -> PeepholeGrads:
         :class:`PeepholeGrads`.
     """
     first = caches[0]
+    state_shape = first.c_t.shape
+    check_gradient_shape(dh, (state_shape[0], len(caches), state_shape[1]), "dh")
+    for name, value in (("dh_n", dh_n), ("dc_n", dc_n)):
+        if value is not None:
+            check_gradient_shape(value, state_shape, name)
     dtype = dh.dtype
     dx = np.empty(dh.shape[:2] + first.x_t.shape[1:], dtype=dtype)
     totals = [np.zeros_like(a, dtype=dtype) for a in (first.W_ih, first.W_hh)]

@@ -28,6 +28,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._checks import check_gradient_shape, check_sequence_inputs, check_step_inputs
 from .activations import relu, relu_backward, tanh, tanh_backward
 from .stack import CellSpec, RecurrentStack
 
@@ -82,6 +83,7 @@ def rnn_step_forward(x_t, h_prev, W_ih, W_hh, b_ih, b_hh, nonlinearity="tanh"):
         h_t: (B, H) and an :class:`RNNStepCache` for the backward step.
     """
     phi, _ = NONLINEARITIES[_check_nonlinearity(nonlinearity)]
+    check_step_inputs(1, x_t, h_prev, W_ih, W_hh, b_ih, b_hh)
     a_t = x_t @ W_ih.T + b_ih + h_prev @ W_hh.T + b_hh
     h_t = phi(a_t)
     return h_t, RNNStepCache(x_t, h_prev, h_t, W_ih, W_hh, nonlinearity)
@@ -97,6 +99,7 @@ def rnn_step_backward(dh_t, cache: RNNStepCache) -> RNNStepGrads:
     Returns:
         :class:`RNNStepGrads` ``(dx_t, dh_prev, dW_ih, dW_hh, db_ih, db_hh)``.
     """
+    check_gradient_shape(dh_t, cache.h_t.shape, "dh_t")
     _, phi_backward = NONLINEARITIES[cache.nonlinearity]
     delta = phi_backward(dh_t, cache.h_t)               # dL/da_t, (B, H)
     db = delta.sum(axis=0)
@@ -119,6 +122,7 @@ def rnn_forward(x, h0, W_ih, W_hh, b_ih, b_hh, nonlinearity="tanh"):
     Returns:
         h: (B, T, H) all hidden states h_1..h_T, and the list of T step caches.
     """
+    check_sequence_inputs(x, h0)
     batch, steps, _ = x.shape
     h = np.empty((batch, steps, W_hh.shape[0]), dtype=x.dtype)
     caches = []
@@ -143,6 +147,9 @@ def rnn_backward(dh, caches, dh_n=None) -> RNNGrads:
     """
     steps = len(caches)
     first = caches[0]
+    check_gradient_shape(dh, (first.h_t.shape[0], steps, first.h_t.shape[1]), "dh")
+    if dh_n is not None:
+        check_gradient_shape(dh_n, first.h_t.shape, "dh_n")
     dx = np.empty(dh.shape[:2] + first.x_t.shape[1:], dtype=dh.dtype)
     dW_ih = np.zeros_like(first.W_ih, dtype=dh.dtype)
     dW_hh = np.zeros_like(first.W_hh, dtype=dh.dtype)
