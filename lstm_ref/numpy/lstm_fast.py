@@ -41,6 +41,7 @@ class FastLSTMCache:
     c: np.ndarray          # (T+1, B, H) c_0..c_T
     tanh_c: np.ndarray     # (T, B, H)
     gates: np.ndarray      # (T, B, 4H) activations, columns i, f, o, g
+    slopes: np.ndarray     # (T, B, 4H) local derivatives sigma'(a) or tanh'(a), same columns
     W_ih: np.ndarray       # (4H, D) rows permuted to i, f, o, g
     W_hh: np.ndarray       # (4H, H) rows permuted to i, f, o, g
     permutation: np.ndarray
@@ -67,6 +68,7 @@ def lstm_forward_fast(x, h0, c0, W_ih, W_hh, b_ih, b_hh):
     h = np.empty((steps + 1, batch, hidden), dtype=dtype)
     c = np.empty((steps + 1, batch, hidden), dtype=dtype)
     tanh_c = np.empty((steps, batch, hidden), dtype=dtype)
+    slopes = np.empty((steps, batch, 4 * hidden), dtype=dtype)
     h[0], c[0] = h0, c0
     recurrent = np.empty((batch, 4 * hidden), dtype=dtype)
     product = np.empty((batch, hidden), dtype=dtype)
@@ -76,6 +78,12 @@ def lstm_forward_fast(x, h0, c0, W_ih, W_hh, b_ih, b_hh):
         np.matmul(h[t], W_hh_scaled_T, out=recurrent)
         a += recurrent
         np.tanh(a, out=a)
+        # local derivatives, kept for backward: tanh' = 1 - tanh^2 for g, and
+        # sigma'(a) = (1 - tanh^2(a/2)) / 4 for the sigmoid gates
+        slope = slopes[t]
+        np.multiply(a, a, out=slope)
+        np.subtract(1, slope, out=slope)
+        slope[:, :3 * H] *= 0.25
         sig = a[:, :3 * H]
         sig *= 0.5
         sig += 0.5                                # now i, f, o = sigma(.), g = tanh(.)
@@ -86,7 +94,8 @@ def lstm_forward_fast(x, h0, c0, W_ih, W_hh, b_ih, b_hh):
         np.tanh(c[t + 1], out=tanh_c[t])
         np.multiply(o, tanh_c[t], out=h[t + 1])   # h_t = o * tanh(c_t)
 
-    cache = FastLSTMCache(x_tm, h, c, tanh_c, gates, W_ih_p, np.ascontiguousarray(W_hh_p), perm)
+    cache = FastLSTMCache(x_tm, h, c, tanh_c, gates, slopes, W_ih_p,
+                          np.ascontiguousarray(W_hh_p), perm)
     return np.ascontiguousarray(h[1:].transpose(1, 0, 2)), c[steps].copy(), cache
 
 
@@ -109,7 +118,6 @@ def lstm_backward_fast(dh, cache: FastLSTMCache, dh_n=None, dc_n=None):
     dh_total = np.empty((batch, H), dtype=dtype)
     dc = np.empty((batch, H), dtype=dtype)
     work = np.empty((batch, H), dtype=dtype)
-    sig_slope = np.empty((batch, 3 * H), dtype=dtype)
     for t in reversed(range(steps)):
         act, da = k.gates[t], d_pre[t]
         i, f, o, g = act[:, :H], act[:, H:2 * H], act[:, 2 * H:3 * H], act[:, 3 * H:]
@@ -126,13 +134,7 @@ def lstm_backward_fast(dh, cache: FastLSTMCache, dh_n=None, dc_n=None):
         np.multiply(dc, k.c[t], out=da_f)                     # df (k.c[t] is c_{t-1})
         np.multiply(dc, i, out=da_g)                          # dg
         np.multiply(dc, f, out=dc_next)                       # dc_{t-1}
-        sig = act[:, :3 * H]
-        np.subtract(1, sig, out=sig_slope)
-        sig_slope *= sig
-        da[:, :3 * H] *= sig_slope                            # sigma' = s (1 - s)
-        np.multiply(g, g, out=work)
-        np.subtract(1, work, out=work)
-        da_g *= work                                          # tanh' = 1 - g^2
+        da *= k.slopes[t]                                     # through sigma and tanh
         np.matmul(da, k.W_hh, out=dh_next)                    # dh_{t-1}
 
     flat = d_pre.reshape(steps * batch, 4 * H)
