@@ -1,0 +1,95 @@
+"""The LSTM fast path (hand-written backward) equals the plain lstm_cell loop."""
+
+import pytest
+import torch
+
+import lstm_ref.torch as ours
+from lstm_ref.torch.lstm_fast import LSTMLayer
+
+B, T, D, H = 3, 6, 4, 5
+
+
+def fast_and_plain(num_layers, bidirectional, dtype):
+    torch.manual_seed(0)
+    fast = ours.LSTM(D, H, num_layers, bidirectional, dtype=dtype)
+    plain = ours.LSTM(D, H, num_layers, bidirectional, dtype=dtype, fast=False)
+    plain.load_state_dict(fast.state_dict())
+    return fast, plain
+
+
+def forward_backward(model, x, state, weights):
+    """Outputs and the gradients of a random weighting of (out, h_n, c_n)."""
+    x = x.clone().requires_grad_(True)
+    state = tuple(s.clone().requires_grad_(True) for s in state)
+    out, (h_n, c_n) = model(x, state)
+    loss = sum((tensor * weight).sum() for tensor, weight in zip((out, h_n, c_n), weights))
+    model.zero_grad()
+    loss.backward()
+    grads = {"x": x.grad, "h0": state[0].grad, "c0": state[1].grad}
+    grads.update({name: p.grad for name, p in model.named_parameters()})
+    return (out, h_n, c_n), grads
+
+
+@pytest.mark.parametrize("dtype,tol", [(torch.float64, 1e-12), (torch.float32, 2e-5)],
+                         ids=["float64", "float32"])
+@pytest.mark.parametrize("num_layers,bidirectional", [(1, False), (1, True), (3, True)])
+def test_fast_path_equals_plain_path(num_layers, bidirectional, dtype, tol):
+    fast, plain = fast_and_plain(num_layers, bidirectional, dtype)
+    generator = torch.Generator().manual_seed(1)
+    rows = num_layers * (2 if bidirectional else 1)
+    x = torch.randn(B, T, D, generator=generator, dtype=dtype)
+    state = (torch.randn(rows, B, H, generator=generator, dtype=dtype),
+             torch.randn(rows, B, H, generator=generator, dtype=dtype))
+    weights = [torch.randn(shape, generator=generator, dtype=dtype)
+               for shape in ((B, T, H * (2 if bidirectional else 1)), (rows, B, H), (rows, B, H))]
+    fast_values, fast_grads = forward_backward(fast, x, state, weights)
+    plain_values, plain_grads = forward_backward(plain, x, state, weights)
+    for fast_value, plain_value in zip(fast_values, plain_values):
+        torch.testing.assert_close(fast_value, plain_value, rtol=tol, atol=tol)
+    assert fast_grads.keys() == plain_grads.keys()
+    for name in fast_grads:
+        torch.testing.assert_close(fast_grads[name], plain_grads[name], rtol=tol, atol=tol,
+                                   msg=name)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_fast_layer_passes_gradcheck(reverse):
+    generator = torch.Generator().manual_seed(2)
+
+    def leaf(*shape):
+        return torch.randn(*shape, generator=generator, dtype=torch.float64,
+                           requires_grad=True)
+
+    inputs = (leaf(2, 4, 3), leaf(2, 3), leaf(2, 3), leaf(12, 3), leaf(12, 3), leaf(12),
+              leaf(12))
+    assert torch.autograd.gradcheck(lambda *a: LSTMLayer.apply(*a, reverse), inputs)
+
+
+def test_fast_path_large_pre_activations_stay_finite():
+    """tanh through 2 sigmoid(2a) - 1 must saturate cleanly, not overflow to nan."""
+    model = ours.LSTM(D, H)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.mul_(200)
+    x = 100 * torch.randn(B, T, D)
+    out, (h_n, c_n) = model(x)
+    assert torch.isfinite(out).all() and torch.isfinite(c_n).all()
+    assert out.abs().max() <= 1
+    plain = ours.LSTM(D, H, fast=False)
+    plain.load_state_dict(model.state_dict())
+    torch.testing.assert_close(out, plain(x)[0], rtol=1e-5, atol=1e-5)
+
+
+def test_fast_path_without_autograd_and_for_input_gradients_only():
+    fast, plain = fast_and_plain(2, True, torch.float64)
+    x = torch.randn(B, T, D, dtype=torch.float64)
+    with torch.no_grad():
+        torch.testing.assert_close(fast(x)[0], plain(x)[0], rtol=1e-12, atol=1e-12)
+    # parameters frozen: only x needs a gradient
+    for model in (fast, plain):
+        model.requires_grad_(False)
+    x_fast = x.clone().requires_grad_(True)
+    x_plain = x.clone().requires_grad_(True)
+    fast(x_fast)[0].sum().backward()
+    plain(x_plain)[0].sum().backward()
+    torch.testing.assert_close(x_fast.grad, x_plain.grad, rtol=1e-12, atol=1e-12)
