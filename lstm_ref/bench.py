@@ -1,0 +1,201 @@
+"""How fast are our LSTMs next to PyTorch's?  ``python -m lstm_ref.bench``
+
+Times one forward pass plus one backward pass (``dout`` of ones) of
+
+* ``lstm_ref.numpy.LSTM`` (its default fast path),
+* ``lstm_ref.torch.LSTM`` (its default fast path),
+* ``torch.nn.LSTM`` (oneDNN on the CPU, cuDNN on a GPU), the yardstick,
+
+on the CPU with one thread at B=32, T=100, D=64, H=128 in float32, and, with
+``--device cuda`` (the default when a GPU is present), ``lstm_ref.torch.LSTM`` against
+cuDNN at B=64, T=100, D=H=512. The candidates run in interleaved rounds (each round
+times every candidate once, in a rotating order), so a slow spell of a busy machine
+hits all of them alike; the table reports the median over rounds and each median's
+ratio to ``torch.nn.LSTM``'s.
+
+Options: ``--repeats N`` rounds (default 7), ``--quick`` (3 rounds, for a smoke run),
+``--device cpu|cuda|auto``.
+"""
+
+from __future__ import annotations
+
+import os
+
+if __name__ == "__main__":
+    # one thread everywhere, set before NumPy and PyTorch load their thread pools
+    for _variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[_variable] = "1"
+
+import argparse
+import statistics
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+
+import lstm_ref.torch as lstm_torch
+
+#: targets from the course's design: our time / torch.nn's time at most this
+CPU_TARGET = 1.5
+CUDA_TARGET = 2.0
+
+
+@dataclass
+class Row:
+    """One line of the table: a candidate's median time and its ratio to torch.nn."""
+
+    name: str
+    device: str
+    median_ms: float
+    ratio: float | None = None      # None for the yardstick itself
+    target: float | None = None
+    note: str = ""
+
+
+def numpy_lstm_class():
+    """``lstm_ref.numpy.LSTM``, or None while that backend does not provide it."""
+    try:
+        from lstm_ref.numpy import LSTM
+    except ImportError:
+        return None
+    return LSTM
+
+
+def torch_step(model: torch.nn.Module, x: torch.Tensor) -> Callable[[], None]:
+    """Forward and backward of a torch model with dout of ones, gradients reset each time."""
+    def step():
+        model.zero_grad(set_to_none=True)
+        out, _ = model(x)
+        out.backward(torch.ones_like(out))
+    return step
+
+
+def numpy_step(model, x: np.ndarray) -> Callable[[], None]:
+    """Forward and backward of a lstm_ref.numpy model with dout of ones."""
+    def step():
+        out, _ = model.forward(x)
+        model.backward(np.ones_like(out))
+    return step
+
+
+def interleaved_times(candidates: dict[str, Callable[[], None]], rounds: int,
+                      synchronize: Callable[[], None] = lambda: None) -> dict[str, list[float]]:
+    """Seconds per call of each candidate, over ``rounds`` interleaved rounds.
+
+    Every candidate is called once before timing (warm-up). Round ``r`` starts with
+    candidate ``r mod n`` so that no candidate always runs first.
+    """
+    names = list(candidates)
+    for name in names:
+        candidates[name]()
+    synchronize()
+    times = {name: [] for name in names}
+    for round_index in range(rounds):
+        shift = round_index % len(names)
+        for name in names[shift:] + names[:shift]:
+            start = time.perf_counter()
+            candidates[name]()
+            synchronize()
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
+def cpu_benchmark(batch=32, steps=100, inputs=64, hidden=128, rounds=7, seed=0) -> list[Row]:
+    """lstm_ref.numpy.LSTM and lstm_ref.torch.LSTM against torch.nn.LSTM on the CPU."""
+    torch.manual_seed(seed)
+    reference = torch.nn.LSTM(inputs, hidden, batch_first=True)
+    ours = lstm_torch.LSTM(inputs, hidden)
+    ours.load_state_dict(reference.state_dict())
+    x = torch.randn(batch, steps, inputs)
+    candidates = {"torch.nn.LSTM": torch_step(reference, x),
+                  "lstm_ref.torch.LSTM": torch_step(ours, x)}
+    numpy_class = numpy_lstm_class()
+    if numpy_class is not None:
+        numpy_model = numpy_class(inputs, hidden, dtype=np.float32)
+        numpy_model.load_state_dict({name: tensor.detach().numpy()
+                                     for name, tensor in reference.state_dict().items()})
+        candidates["lstm_ref.numpy.LSTM"] = numpy_step(numpy_model, x.numpy())
+    times = interleaved_times(candidates, rounds)
+    rows = rows_from_times(times, "torch.nn.LSTM", "cpu", CPU_TARGET)
+    if numpy_class is None:
+        rows.append(Row("lstm_ref.numpy.LSTM", "cpu", float("nan"),
+                        note="not available yet"))
+    return rows
+
+
+def cuda_benchmark(batch=64, steps=100, inputs=512, hidden=512, rounds=7, seed=0) -> list[Row]:
+    """lstm_ref.torch.LSTM against cuDNN's torch.nn.LSTM on the GPU."""
+    torch.manual_seed(seed)
+    reference = torch.nn.LSTM(inputs, hidden, batch_first=True, device="cuda")
+    ours = lstm_torch.LSTM(inputs, hidden, device="cuda")
+    ours.load_state_dict(reference.state_dict())
+    x = torch.randn(batch, steps, inputs, device="cuda")
+    candidates = {"torch.nn.LSTM": torch_step(reference, x),
+                  "lstm_ref.torch.LSTM": torch_step(ours, x)}
+    times = interleaved_times(candidates, rounds, synchronize=torch.cuda.synchronize)
+    return rows_from_times(times, "torch.nn.LSTM", "cuda", CUDA_TARGET)
+
+
+def rows_from_times(times: dict[str, list[float]], yardstick: str, device: str,
+                    target: float) -> list[Row]:
+    """Median milliseconds per candidate and the ratio to the yardstick's median."""
+    medians = {name: 1e3 * statistics.median(values) for name, values in times.items()}
+    rows = [Row(yardstick, device, medians[yardstick])]
+    for name, median in medians.items():
+        if name != yardstick:
+            rows.append(Row(name, device, median, median / medians[yardstick], target))
+    return rows
+
+
+def format_table(rows: list[Row], title: str) -> str:
+    """A plain-text table: candidate, device, median time, ratio and target."""
+    lines = [title,
+             f"{'candidate':<22}{'device':<8}{'median ms':>11}{'ratio':>8}  target",
+             "-" * 60]
+    for row in rows:
+        ratio = "" if row.ratio is None else f"{row.ratio:.2f}x"
+        if row.target is None:
+            verdict = "(yardstick)"
+        elif row.ratio is None or row.ratio != row.ratio:
+            verdict = row.note
+        else:
+            met = "met" if row.ratio <= row.target else "MISSED"
+            verdict = f"<= {row.target:.1f}x {met}"
+        median = "n/a" if row.median_ms != row.median_ms else f"{row.median_ms:.2f}"
+        lines.append(f"{row.name:<22}{row.device:<8}{median:>11}{ratio:>8}  {verdict}")
+    return "\n".join(lines)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m lstm_ref.bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--repeats", type=int, default=7, help="interleaved rounds (default 7)")
+    parser.add_argument("--quick", action="store_true", help="3 rounds: a smoke run")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                        help="also compare with cuDNN on the GPU (auto: when one is present)")
+    args = parser.parse_args(argv)
+    if args.repeats < 1:
+        parser.error(f"--repeats must be at least 1, got {args.repeats}")
+    if args.device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda given, but torch.cuda.is_available() is False")
+    return args
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    rounds = 3 if args.quick else args.repeats
+    torch.set_num_threads(1)
+    print(f"torch {torch.__version__}, numpy {np.__version__}, {rounds} interleaved rounds, "
+          "forward + backward (dout = ones), float32\n")
+    print(format_table(cpu_benchmark(rounds=rounds),
+                       "CPU, 1 thread, B=32 T=100 D=64 H=128"))
+    use_cuda = args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available())
+    if use_cuda:
+        print()
+        print(format_table(cuda_benchmark(rounds=rounds),
+                           f"CUDA ({torch.cuda.get_device_name()}), B=64 T=100 D=H=512"))
+
+
+if __name__ == "__main__":
+    main()
