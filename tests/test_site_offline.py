@@ -183,6 +183,20 @@ def test_every_local_resource_exists():
     assert not problems, "missing files in the built book:\n" + "\n".join(problems)
 
 
+def test_every_page_declares_the_book_icon():
+    """Without <link rel="icon"> a browser probes /favicon.ico at the server root and logs a 404."""
+    site = _site_or_skip()
+    missing = []
+    for page in built_pages(site):
+        text = page.read_text(encoding="utf-8")
+        if re.search(r"""http-equiv=["']refresh""", text, re.I):
+            continue   # Jupyter Book's root index.html only forwards to the first page
+        icons = [url for what, url in parse_page(page).fetched if "icon" in what.split("=", 1)[-1]]
+        if not icons:
+            missing.append(page.relative_to(site).as_posix())
+    assert not missing, f"pages without a favicon (html.favicon in _config.yml): {missing}"
+
+
 def test_math_pages_load_the_vendored_mathjax():
     site = _site_or_skip()
     mathjax = site / "mathjax" / "tex-chtml-full.js"

@@ -5,7 +5,9 @@
 #
 # Order: $LSTM_COURSE_CHROMIUM, then chromium / chromium-browser / google-chrome on PATH, then
 # Debian's `chromium` package installed with apt-get (only when running as root, or with
-# password-less sudo).  Never downloads a browser any other way.
+# password-less sudo).  Never downloads a browser any other way.  When it can use apt-get it
+# also adds a small CJK font (fonts-wqy-microhei) if none is installed, so the glossary's
+# Chinese terms show in the screenshots instead of empty boxes.
 set -uo pipefail
 
 find_browser() {
@@ -19,34 +21,47 @@ find_browser() {
     return 1
 }
 
-if browser=$(find_browser); then
+has_cjk_font() {
+    command -v fc-list >/dev/null 2>&1 && [[ -n "$(fc-list :lang=zh 2>/dev/null | head -n 1)" ]]
+}
+
+if browser=$(find_browser) && has_cjk_font; then
     echo "$browser"
     exit 0
 fi
 
-if ! command -v apt-get >/dev/null 2>&1; then
-    echo "ensure_chromium: no Chromium found and no apt-get to install it;" \
-         "install Chromium and/or set LSTM_COURSE_CHROMIUM=/path/to/chromium" >&2
+# Cannot install: a browser without a CJK font is still good enough for the checks.
+give_up() {
+    if browser=$(find_browser); then
+        echo "ensure_chromium: $1; Chinese text shows as boxes in screenshots" >&2
+        echo "$browser"
+        exit 0
+    fi
+    echo "ensure_chromium: no Chromium found; $1." \
+         "Install Chromium (Debian: apt-get install chromium) or set LSTM_COURSE_CHROMIUM" >&2
     exit 1
-fi
+}
 
+command -v apt-get >/dev/null 2>&1 || give_up "no apt-get to install it"
 if [[ $(id -u) -eq 0 ]]; then
     SUDO=()
 elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
     SUDO=(sudo -n)
 else
-    echo "ensure_chromium: no Chromium found; installing it needs root:" \
-         "sudo apt-get install chromium chromium-driver" >&2
-    exit 1
+    give_up "installing it needs root (sudo apt-get install chromium fonts-wqy-microhei)"
 fi
 
-echo "ensure_chromium: installing Debian's chromium with apt-get ..." >&2
+packages=()
+find_browser >/dev/null || packages+=(chromium chromium-driver)
+has_cjk_font || packages+=(fonts-wqy-microhei)
+echo "ensure_chromium: installing ${packages[*]} with apt-get ..." >&2
 export DEBIAN_FRONTEND=noninteractive
 # Try with the current package lists first; refresh them only when that fails.
-if ! "${SUDO[@]}" apt-get install -y -q --no-install-recommends chromium chromium-driver >&2; then
+if ! "${SUDO[@]}" apt-get install -y -q --no-install-recommends "${packages[@]}" >&2; then
     "${SUDO[@]}" apt-get update -q >&2 &&
-        "${SUDO[@]}" apt-get install -y -q --no-install-recommends chromium chromium-driver >&2
+        "${SUDO[@]}" apt-get install -y -q --no-install-recommends "${packages[@]}" >&2
 fi
+has_cjk_font || echo "ensure_chromium: no CJK font; Chinese text shows as boxes in screenshots" >&2
 
 if browser=$(find_browser); then
     echo "$browser"
