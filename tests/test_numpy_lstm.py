@@ -171,3 +171,21 @@ def test_model_gradient_check(fast):
     errors = check_gradients(model, x, state)
     assert set(errors) == set(model.params) | {"x", "h0", "c0"}
     assert max(errors.values()) < 1e-6, errors
+
+
+@pytest.mark.parametrize("batch, steps", [(1, 1), (1, 4), (3, 1)])
+def test_edge_sizes_match_torch(batch, steps):
+    torch.manual_seed(1)
+    reference = torch.nn.LSTM(3, 4, 2, batch_first=True, bidirectional=True, dtype=torch.float64)
+    model = LSTM(3, 4, 2, True)
+    model.load_state_dict(torch_state_dict(reference))
+    x = np.random.default_rng(0).standard_normal((batch, steps, 3))
+    x_t = torch.tensor(x, requires_grad=True)
+    out_t, _ = reference(x_t)
+    out_t.sum().backward()
+    out, _ = model.forward(x)
+    dx, _ = model.backward(np.ones_like(out))
+    np.testing.assert_allclose(out, out_t.detach().numpy(), **TOL)
+    np.testing.assert_allclose(dx, x_t.grad.numpy(), **TOL)
+    for name, parameter in reference.named_parameters():
+        np.testing.assert_allclose(model.grads[name], parameter.grad.numpy(), **TOL)

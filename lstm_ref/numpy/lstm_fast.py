@@ -41,9 +41,10 @@ class FastLSTMCache:
     c: np.ndarray          # (T+1, B, H) c_0..c_T
     tanh_c: np.ndarray     # (T, B, H)
     gates: np.ndarray      # (T, B, 4H) activations, columns i, f, o, g
-    slopes: np.ndarray     # (T, B, 4H) local derivatives sigma'(a) or tanh'(a), same columns
-    W_ih: np.ndarray       # (4H, D) rows permuted to i, f, o, g
-    W_hh: np.ndarray       # (4H, H) rows permuted to i, f, o, g
+    slopes: np.ndarray     # (T, B, 4H) 1 - tanh^2 of each column (see lstm_forward_fast)
+    W_ih: np.ndarray       # (4H, D) rows permuted to i, f, o, g, sigmoid rows times 1/4
+    W_hh: np.ndarray       # (4H, H) likewise
+    row_scale: np.ndarray  # (4H,) 1/4 for the sigmoid rows, 1 for g
     permutation: np.ndarray
 
 
@@ -78,12 +79,12 @@ def lstm_forward_fast(x, h0, c0, W_ih, W_hh, b_ih, b_hh):
         np.matmul(h[t], W_hh_scaled_T, out=recurrent)
         a += recurrent
         np.tanh(a, out=a)
-        # local derivatives, kept for backward: tanh' = 1 - tanh^2 for g, and
-        # sigma'(a) = (1 - tanh^2(a/2)) / 4 for the sigmoid gates
+        # local derivatives, kept for backward: 1 - tanh^2 is tanh'(a) for g, and four
+        # times sigma'(a) = (1 - tanh^2(a/2)) / 4 for the sigmoid gates (the 1/4 is
+        # folded into the weights that backward multiplies by)
         slope = slopes[t]
         np.multiply(a, a, out=slope)
         np.subtract(1, slope, out=slope)
-        slope[:, :3 * H] *= 0.25
         sig = a[:, :3 * H]
         sig *= 0.5
         sig += 0.5                                # now i, f, o = sigma(.), g = tanh(.)
@@ -94,8 +95,9 @@ def lstm_forward_fast(x, h0, c0, W_ih, W_hh, b_ih, b_hh):
         np.tanh(c[t + 1], out=tanh_c[t])
         np.multiply(o, tanh_c[t], out=h[t + 1])   # h_t = o * tanh(c_t)
 
-    cache = FastLSTMCache(x_tm, h, c, tanh_c, gates, slopes, W_ih_p,
-                          np.ascontiguousarray(W_hh_p), perm)
+    row_scale = scale * scale                     # 1/4 for sigmoid rows, 1 for g
+    cache = FastLSTMCache(x_tm, h, c, tanh_c, gates, slopes, W_ih_p * row_scale[:, None],
+                          W_hh_p * row_scale[:, None], row_scale, perm)
     return np.ascontiguousarray(h[1:].transpose(1, 0, 2)), c[steps].copy(), cache
 
 
@@ -112,7 +114,9 @@ def lstm_backward_fast(dh, cache: FastLSTMCache, dh_n=None, dc_n=None):
         if value is not None:
             check_gradient_shape(value, (batch, H), name)
     dh_tm = dh.transpose(1, 0, 2)
-    d_pre = np.empty((steps, batch, 4 * H), dtype=dtype)   # dL/da_t, columns i, f, o, g
+    # dL/da_t, columns i, f, o, g, with the sigmoid columns 4x too large (slopes lack the
+    # 1/4): every product with d_pre below uses weights or factors scaled by row_scale
+    d_pre = np.empty((steps, batch, 4 * H), dtype=dtype)
     dh_next = np.zeros((batch, H), dtype) if dh_n is None else np.array(dh_n, dtype=dtype)
     dc_next = np.zeros((batch, H), dtype) if dc_n is None else np.array(dc_n, dtype=dtype)
     dh_total = np.empty((batch, H), dtype=dtype)
@@ -141,7 +145,8 @@ def lstm_backward_fast(dh, cache: FastLSTMCache, dh_n=None, dc_n=None):
     dx = np.ascontiguousarray((flat @ k.W_ih).reshape(steps, batch, -1).transpose(1, 0, 2))
     dW_ih, dW_hh, db = (np.empty((4 * H, k.x.shape[2]), dtype), np.empty((4 * H, H), dtype),
                         np.empty(4 * H, dtype))
-    dW_ih[k.permutation] = flat.T @ k.x.reshape(steps * batch, -1)
-    dW_hh[k.permutation] = flat.T @ k.h[:steps].reshape(steps * batch, H)
-    db[k.permutation] = flat.sum(axis=0)
+    scale = k.row_scale[:, None]
+    dW_ih[k.permutation] = (flat.T @ k.x.reshape(steps * batch, -1)) * scale
+    dW_hh[k.permutation] = (flat.T @ k.h[:steps].reshape(steps * batch, H)) * scale
+    db[k.permutation] = flat.sum(axis=0) * k.row_scale
     return LSTMGrads(dx, dh_next, dc_next, dW_ih, dW_hh, db, db.copy())
