@@ -81,9 +81,11 @@ def write_figure(path: Path, rows: list[dict], parts, assignment: str) -> None:
     columns = part_columns(parts)
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
     scores = [float(r["score"]) for r in graded]
-    bins = max(1, min(20, int(max_score) if max_score >= 1 else 1))
-    left.hist(scores, bins=bins, range=(0, max(max_score, 1e-9)), color="#3b6ea5", edgecolor="white",
-              label=f"{len(scores)} students")
+    if max_score <= 40 and all(float(s).is_integer() for s in scores + [max_score]):
+        bins = [k - 0.5 for k in range(int(max_score) + 2)]     # one bar per whole point
+    else:
+        bins = [max_score * k / 20 for k in range(21)] if max_score > 0 else 1
+    left.hist(scores, bins=bins, color="#3b6ea5", edgecolor="white", label=f"{len(scores)} students")
     left.set_xlabel(f"total score (points, out of {_fmt(max_score)})")
     left.set_ylabel("students")
     left.set_title(f"{assignment}: distribution of scores")

@@ -61,9 +61,12 @@ def _zip_entry_problem(info: zipfile.ZipInfo) -> str | None:
     return None
 
 
-def extract_zip(archive: Path, target: Path) -> list[str]:
-    """Unpack ``archive`` into ``target``, refusing unsafe entries; returns what was refused."""
-    refused: list[str] = []
+def extract_zip(archive: Path, target: Path) -> list[tuple[str, str]]:
+    """Unpack ``archive`` into ``target``, refusing unsafe entries.
+
+    Returns ``(entry name, why it was refused)`` for every refused entry.
+    """
+    refused: list[tuple[str, str]] = []
     target = target.resolve()
     target.mkdir(parents=True, exist_ok=True)
     try:
@@ -81,7 +84,10 @@ def extract_zip(archive: Path, target: Path) -> list[str]:
             if problem is None and destination != target and target not in destination.parents:
                 problem = "would be written outside the extraction folder"
             if problem is not None:
-                refused.append(f"zip entry {info.filename!r} refused: it {problem}")
+                refused.append((info.filename, f"zip entry {info.filename!r} refused: it {problem}"))
+                inside = destination.parent == target or target in destination.parent.parents
+                if problem == "is a symbolic link" and inside:
+                    destination.parent.mkdir(parents=True, exist_ok=True)   # the student still shows up
                 continue
             if info.is_dir():
                 destination.mkdir(parents=True, exist_ok=True)
@@ -105,13 +111,16 @@ def _class_folder(root: Path) -> Path:
     return root
 
 
-def _student_of_refused(entry_message: str) -> str | None:
-    """The first path component of a refused zip entry, if it names a folder."""
-    match = re.search(r"zip entry '([^']*)'", entry_message)
-    if not match:
+def _owner_of(entry: str, unzipped: Path, root: Path) -> str | None:
+    """The student folder (under ``root``) a refused zip entry was meant for, if any."""
+    if _zip_entry_problem(zipfile.ZipInfo(entry)) not in (None, "is a symbolic link"):
         return None
-    first = match.group(1).replace("\\", "/").split("/", 1)[0]
-    return first or None
+    destination = (unzipped / entry.replace("\\", "/")).resolve()
+    try:
+        relative = destination.relative_to(root.resolve())
+    except ValueError:
+        return None
+    return relative.parts[0] if len(relative.parts) > 1 else None
 
 
 def collect(path: Path, workdir: Path) -> Collection:
@@ -122,22 +131,22 @@ def collect(path: Path, workdir: Path) -> Collection:
     path = Path(path)
     warnings: list[str] = []
     if path.is_dir():
-        root = path
-        refused: list[str] = []
+        root = unzipped = path
+        refused: list[tuple[str, str]] = []
     elif path.is_file() and zipfile.is_zipfile(path):
-        root = workdir / "unzipped"
-        refused = extract_zip(path, root)
-        root = _class_folder(root)
+        unzipped = workdir / "unzipped"
+        refused = extract_zip(path, unzipped)
+        root = _class_folder(unzipped.resolve())
     else:
         raise ValueError(f"SUBMISSIONS must be a folder or a .zip of one, got {path}")
 
     submissions: list[Submission] = []
     taken: set[str] = set()
     refused_by_folder: dict[str, list[str]] = {}
-    for message in refused:
-        first = _student_of_refused(message)
-        if first and first not in ("..", "") and (root / first).is_dir():
-            refused_by_folder.setdefault(first, []).append(message)
+    for entry, message in refused:
+        owner = _owner_of(entry, unzipped.resolve(), root)
+        if owner and (root / owner).is_dir():
+            refused_by_folder.setdefault(owner, []).append(message)
         else:
             warnings.append(message)
 
