@@ -41,6 +41,7 @@ import numpy as np
 
 from ._checks import check_gradient_shape, check_sequence_inputs, check_step_inputs
 from .activations import sigmoid, sigmoid_backward, tanh, tanh_backward
+from .lstm_fast import lstm_backward_fast, lstm_forward_fast
 from .stack import CellSpec, RecurrentStack
 
 
@@ -183,10 +184,7 @@ def lstm_backward(dh, caches, dh_n=None, dc_n=None) -> LSTMGrads:
 
 
 def _direction_forward(x, state, params, fast):
-    if fast:
-        from .lstm_fast import lstm_forward_fast as run
-    else:
-        run = lstm_forward
+    run = lstm_forward_fast if fast else lstm_forward
     h, c_n, cache = run(x, state[0], state[1], params["weight_ih"], params["weight_hh"],
                         params["bias_ih"], params["bias_hh"])
     return h, (h[:, -1], c_n), (fast, cache)
@@ -194,10 +192,7 @@ def _direction_forward(x, state, params, fast):
 
 def _direction_backward(dout, dfinal, cache):
     fast, inner = cache
-    if fast:
-        from .lstm_fast import lstm_backward_fast as run
-    else:
-        run = lstm_backward
+    run = lstm_backward_fast if fast else lstm_backward
     g = run(dout, inner, dh_n=dfinal[0], dc_n=dfinal[1])
     return g.dx, (g.dh0, g.dc0), {"weight_ih": g.dW_ih, "weight_hh": g.dW_hh,
                                   "bias_ih": g.db_ih, "bias_hh": g.db_hh}
