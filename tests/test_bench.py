@@ -26,15 +26,17 @@ def test_cpu_benchmark_runs_every_candidate_at_tiny_size():
 def test_interleaved_rounds_rotate_the_order():
     calls = []
     candidates = {name: (lambda name=name: calls.append(name)) for name in "abc"}
-    times = bench.interleaved_times(candidates, rounds=3)
+    times, wall_times = bench.interleaved_times(candidates, rounds=3)
     assert calls == list("abc") + list("abc") + list("bca") + list("cab")
     assert all(len(values) == 3 for values in times.values())
+    assert all(len(values) == 3 for values in wall_times.values())
 
 
 def test_rows_from_times_takes_medians_and_ratios():
-    rows = bench.rows_from_times({"ref": [1.0, 3.0, 2.0], "ours": [3.0, 4.0, 9.0]},
+    rows = bench.rows_from_times({"ours": [3.0, 4.0, 9.0], "ref": [1.0, 3.0, 2.0]},
                                  "ref", "cpu", 1.5)
-    assert rows[0].median_ms == pytest.approx(2000.0)
+    assert [row.name for row in rows] == ["ref", "ours"]     # yardstick first
+    assert rows[0].median_ms == pytest.approx(2000.0) and rows[0].ratio is None
     assert rows[1].ratio == pytest.approx(2.0)
     assert "MISSED" in bench.format_table(rows, "t")
 

@@ -25,15 +25,20 @@ same numbers with the backward pass written out (the derivation is chapter 3's):
       \delta c_{t-1} = \delta c_t \odot f_t
       \end{aligned}
 
+  where every factor that does not involve :math:`\delta h_t` or :math:`\delta c_t`
+  (the activations' slopes and their products with :math:`g_t, c_{t-1}, i_t, \tanh c_t`)
+  is computed for a block of steps at once, leaving four elementwise operations and
+  one matrix product per step;
 * after the loop, both weight gradients come from ONE matrix product over all steps,
   :math:`[\nabla W_x, \nabla W_h] = \sum_t \delta a_t z_t^\top`, and the biases'
   from one sum, :math:`\nabla b_x = \nabla b_h = \sum_t \delta a_t`.
 
-Two shortcuts for speed on the CPU: :math:`\tanh a = 2\sigma(2a) - 1`, exact in real
-arithmetic (PyTorch's float32 sigmoid is several times faster than its tanh, and one
-sigmoid over all four gates replaces a sigmoid and a tanh once the candidate's rows of
-the weights are doubled), and constants held as 0-d tensors (a Python number is
-converted to a tensor on every call).
+What makes it fast is doing fewer, larger operations: on the CPU each small PyTorch
+call costs microseconds of overhead, on a GPU each is a kernel launch. Hence also two
+shortcuts: the candidate uses :math:`\tanh a = 2\sigma(2a) - 1` (exact in real
+arithmetic), so that one sigmoid covers all four gates once the candidate's rows of the
+weights are doubled; and constants are 0-d tensors (a Python number is converted to a
+tensor on every call).
 
 Only device-agnostic tensor operations are used, so this runs on CUDA unchanged.
 """
@@ -42,6 +47,11 @@ from __future__ import annotations
 
 import torch
 from torch.autograd.function import once_differentiable
+
+
+#: backward computes the local derivatives of this many steps at a time (one operation
+#: per factor instead of one per factor and step; small enough to stay in cache)
+BLOCK_STEPS = 16
 
 
 class LSTMLayer(torch.autograd.Function):
@@ -89,9 +99,7 @@ class LSTMLayer(torch.autograd.Function):
             torch.addcmul(minus_one, g_at[t], two, out=g_at[t])     # g = 2 sigmoid(2a) - 1
             torch.mul(f_at[t], cell_at[t], out=cell_at[t + 1])
             cell_at[t + 1].addcmul_(i_at[t], g_at[t])
-            torch.mul(cell_at[t + 1], two, out=tanh_cell_at[t])      # tanh c = 2 sigmoid(2c) - 1
-            tanh_cell_at[t].sigmoid_()
-            torch.addcmul(minus_one, tanh_cell_at[t], two, out=tanh_cell_at[t])
+            torch.tanh(cell_at[t + 1], out=tanh_cell_at[t])
             torch.mul(o_at[t], tanh_cell_at[t], out=hidden_at[t + 1])
 
         ctx.save_for_backward(step_inputs, W_ih, W_hh, gates, cells, tanh_cells)
@@ -111,35 +119,51 @@ class LSTMLayer(torch.autograd.Function):
             grad_out = grad_out.flip(0)
 
         grad_pre = gates.new_empty(steps, batch, 4 * hidden)     # dL/da_t
-        grad_gate = gates.new_empty(batch, 4 * hidden)           # dL/d[i, f, g, o]_t
-        slope = gates.new_empty(batch, 4 * hidden)               # d[i, f, g, o]_t / da_t
-        scratch = gates.new_empty(batch, hidden)
-        ones = gates.new_ones(batch, hidden)
-        gate_at, cell_at, tanh_cell_at, grad_pre_at, grad_out_at = (
-            buffer.unbind(0) for buffer in (gates, cells, tanh_cells, grad_pre, grad_out))
-        i_at, f_at, g_at, o_at = (block.unbind(0) for block in gates.chunk(4, dim=2))
-        d_i, d_f, d_g, d_o = grad_gate.chunk(4, dim=1)
-        slope_g = slope[:, 2 * hidden:3 * hidden]
+        grad_pre_at = grad_pre.unbind(0)
+        grad_pre_ifg_at = grad_pre.view(steps, batch, 4, hidden)[:, :, :3].unbind(0)
+        grad_pre_o_at = grad_pre[:, :, 3 * hidden:].unbind(0)
+        grad_out_at = grad_out.unbind(0)
+        one = gates.new_tensor(1.0)
+        # the local derivatives of a block of steps, (n, B, ...), reused block after block
+        block_size = min(BLOCK_STEPS, steps)
+        slopes = gates.new_empty(block_size, batch, 4 * hidden)         # d[i, f, g, o] / da
+        from_cells = gates.new_empty(block_size, batch, 3, hidden)      # da_{i,f,g} / dc
+        from_hiddens = gates.new_empty(block_size, batch, hidden)       # da_o / dh
+        cell_from_hiddens = gates.new_empty(block_size, batch, hidden)  # dc / dh
         grad_h = grad_h_n + grad_out_at[steps - 1]
         grad_c = grad_c_n.clone()
-        for t in reversed(range(steps)):
+        for end in range(steps, 0, -BLOCK_STEPS):
+            block = range(max(end - BLOCK_STEPS, 0), end)
+            n = len(block)
+            gate = gates[block.start:end]
+            i, f, g, o = gate.chunk(4, dim=2)                           # (n, B, H) each
+            tanh_cell = tanh_cells[block.start:end]
+            # sigmoid' = s (1 - s) for i, f, o and tanh' = 1 - g^2 for g
+            slope = torch.addcmul(gate, gate, gate, value=-1, out=slopes[:n])
+            slope_i, slope_f, slope_g, slope_o = slope.chunk(4, dim=2)
+            torch.addcmul(one, g, g, value=-1, out=slope_g)
+            # da_t = [dc_t * (g i', c_{t-1} f', i g'), dh_t * tanh(c_t) o']
+            from_cell = from_cells[:n]
+            torch.mul(g, slope_i, out=from_cell[:, :, 0])
+            torch.mul(cells[block.start:end], slope_f, out=from_cell[:, :, 1])
+            torch.mul(i, slope_g, out=from_cell[:, :, 2])
+            from_hidden = torch.mul(tanh_cell, slope_o, out=from_hiddens[:n])
             # dc_t += dh_t * o_t * (1 - tanh^2 c_t)
-            torch.addcmul(ones, tanh_cell_at[t], tanh_cell_at[t], value=-1, out=scratch)
-            scratch.mul_(o_at[t])
-            grad_c.addcmul_(grad_h, scratch)
-            torch.mul(grad_c, g_at[t], out=d_i)
-            torch.mul(grad_c, cell_at[t], out=d_f)
-            torch.mul(grad_c, i_at[t], out=d_g)
-            torch.mul(grad_h, tanh_cell_at[t], out=d_o)
-            # sigmoid' = s (1 - s) for i, f, o; tanh' = 1 - g^2 for g
-            torch.addcmul(gate_at[t], gate_at[t], gate_at[t], value=-1, out=slope)
-            torch.addcmul(ones, g_at[t], g_at[t], value=-1, out=slope_g)
-            torch.mul(grad_gate, slope, out=grad_pre_at[t])
-            grad_c.mul_(f_at[t])
-            if t > 0:
-                grad_h = torch.addmm(grad_out_at[t - 1], grad_pre_at[t], W_hh)
-            else:
-                grad_h = grad_pre_at[0] @ W_hh
+            cell_from_hidden = torch.addcmul(one, tanh_cell, tanh_cell, value=-1,
+                                             out=cell_from_hiddens[:n]).mul_(o)
+            from_cell, from_hidden, cell_from_hidden = (
+                buffer.unbind(0) for buffer in (from_cell, from_hidden, cell_from_hidden))
+            forget = f.unbind(0)
+            for t in reversed(block):
+                k = t - block.start
+                grad_c.addcmul_(grad_h, cell_from_hidden[k])
+                torch.mul(grad_c.unsqueeze(1), from_cell[k], out=grad_pre_ifg_at[t])
+                torch.mul(grad_h, from_hidden[k], out=grad_pre_o_at[t])
+                grad_c.mul_(forget[k])                     # dc_{t-1}
+                if t > 0:                                  # dh_{t-1}
+                    grad_h = torch.addmm(grad_out_at[t - 1], grad_pre_at[t], W_hh)
+                else:
+                    grad_h = grad_pre_at[0] @ W_hh
 
         flat_grad_pre = grad_pre.view(steps * batch, 4 * hidden)
         grad_x = grad_W_ih = grad_W_hh = grad_bias = None
