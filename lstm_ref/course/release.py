@@ -11,7 +11,20 @@ import sys
 import time
 from pathlib import Path
 
-from lstm_ref.course.config import UsageError, list_assignments, require_assignment, tool_environment
+from lstm_ref.course.config import (UsageError, list_assignments, load_course_config, require_assignment,
+                                    tool_environment)
+
+
+def _make_gradebook_folder(root: Path) -> None:
+    """nbgrader cannot create a SQLite gradebook in a folder that does not exist yet
+    (``.nbgrader/`` on a fresh clone): create that folder first."""
+    config = load_course_config(root)
+    url = config.CourseDirectory.get("db_url", "") if "CourseDirectory" in config else ""
+    if isinstance(url, str) and url.startswith("sqlite:///"):
+        database = Path(url[len("sqlite:///"):])
+        if not database.is_absolute():
+            database = root / database
+        database.parent.mkdir(parents=True, exist_ok=True)
 
 
 def release(root: Path, assignments: list[str] | None = None, *, retries: int = 3) -> list[str]:
@@ -25,6 +38,7 @@ def release(root: Path, assignments: list[str] | None = None, *, retries: int = 
         raise UsageError(f"no assignments to release: {root / 'solutions'} has no folder with a notebook")
     for assignment in ids:
         require_assignment(root, assignment)
+    _make_gradebook_folder(root)
     for assignment in ids:
         command = [sys.executable, "-m", "nbgrader", "generate_assignment", assignment,
                    "--force", "--log-level=WARN"]
