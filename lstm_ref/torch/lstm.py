@@ -79,7 +79,9 @@ class LSTM(nn.Module):
         batch_first: ``x`` is ``(B, T, D)`` (default) rather than ``(T, B, D)``.
         dtype, device: of the parameters.
         fast: use the hand-written backward pass of :mod:`lstm_ref.torch.lstm_fast`
-            (default); ``False`` loops :func:`lstm_cell` and lets autograd differentiate it.
+            (default); ``False`` loops :func:`lstm_cell` and lets autograd differentiate it,
+            which is slower but supports higher-order gradients (``create_graph=True``)
+            and ``torch.func`` transforms.
 
     Parameters (as in ``torch.nn.LSTM``): ``weight_ih_l{k}`` :math:`W_x` ``(4H, D_in)``,
     ``weight_hh_l{k}`` :math:`W_h` ``(4H, H)``, ``bias_ih_l{k}`` :math:`b_x` and
