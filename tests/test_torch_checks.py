@@ -108,3 +108,15 @@ def test_c0_shape_is_checked_too():
     model = ours.LSTM(D, H)
     with pytest.raises(ValueError, match=r"c0 of shape \(1, 2, 5\).*got \(1, 2, 4\)"):
         model(torch.zeros(B, T, D), (torch.zeros(1, B, H), torch.zeros(1, B, H - 1)))
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+@pytest.mark.parametrize("sizes,message", [
+    ((0, H, 1), "input_size to be a positive int, got 0"),
+    ((D, 2.5, 1), "hidden_size to be a positive int, got 2.5"),
+    ((D, H, 0), "num_layers to be a positive int, got 0"),
+])
+def test_bad_sizes(name, sizes, message):
+    constructor, _ = MODELS[name]
+    with pytest.raises(ValueError, match=message):
+        constructor(*sizes)

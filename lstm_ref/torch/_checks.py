@@ -10,6 +10,14 @@ from __future__ import annotations
 import torch
 
 
+def check_sizes(input_size, hidden_size, num_layers) -> None:
+    """Check a model's sizes: positive integers."""
+    for name, value in (("input_size", input_size), ("hidden_size", hidden_size),
+                        ("num_layers", num_layers)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"expected {name} to be a positive int, got {value!r}")
+
+
 def check_input(x, input_size: int, dtype: torch.dtype, device: torch.device,
                 batch_first: bool) -> None:
     """Check the input sequence ``x`` of a recurrent model.

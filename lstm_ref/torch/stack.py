@@ -20,7 +20,7 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
-from lstm_ref.torch._checks import check_input, check_state
+from lstm_ref.torch._checks import check_input, check_sizes, check_state
 
 #: the four parameters every layer and direction has, in torch.nn's order
 BASE_WEIGHTS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
@@ -46,6 +46,7 @@ def create_parameters(module: nn.Module, gate_count: int, vector_names: Sequence
 
     Shapes: ``weight_ih`` ``(G*H, D_in)``, ``weight_hh`` ``(G*H, H)``, biases ``(G*H,)``.
     """
+    check_sizes(module.input_size, module.hidden_size, module.num_layers)
     hidden = module.hidden_size
     factory = {"dtype": dtype, "device": device}
     num_directions = 2 if module.bidirectional else 1
@@ -67,7 +68,7 @@ def create_parameters(module: nn.Module, gate_count: int, vector_names: Sequence
 
 def reset_parameters(module: nn.Module) -> None:
     """torch.nn's initialisation: every parameter ~ U(-1/sqrt(H), 1/sqrt(H))."""
-    bound = 1.0 / math.sqrt(module.hidden_size) if module.hidden_size > 0 else 0.0
+    bound = 1.0 / math.sqrt(module.hidden_size)
     with torch.no_grad():
         for parameter in module.parameters():
             parameter.uniform_(-bound, bound)
