@@ -219,13 +219,23 @@ class Browser:
         self.evaluate(_SETTLE_JS, timeout=PAGE_TIMEOUT)
         self.settle(0.3)
 
-    def screenshot(self, path: Path, clip_top: float = 0.0, max_height: int = 2400) -> None:
-        metrics = self.call("Page.getLayoutMetrics")
-        full_height = metrics["cssContentSize"]["height"]
-        top = max(0.0, min(clip_top, full_height - HEIGHT))
-        height = max(1, int(min(max_height, full_height - top)))
-        shot = self.call("Page.captureScreenshot", format="png", captureBeyondViewport=True,
-                         clip={"x": 0, "y": top, "width": WIDTH, "height": height, "scale": 1})
+    def screenshot(self, path: Path, clip_top: float | None = None, max_height: int = 2400) -> None:
+        """Save a PNG: the page from the top (up to ``max_height`` px, laid out in a window that
+        tall, so sticky sidebars look as they would), or one window's height from ``clip_top``."""
+        if clip_top is None:
+            full_height = self.call("Page.getLayoutMetrics")["cssContentSize"]["height"]
+            height = int(min(max_height, max(HEIGHT, full_height)))
+            self.call("Emulation.setDeviceMetricsOverride",
+                      width=WIDTH, height=height, deviceScaleFactor=1, mobile=False)
+            self.settle(0.3)
+            shot = self.call("Page.captureScreenshot", format="png")
+            self.call("Emulation.setDeviceMetricsOverride",
+                      width=WIDTH, height=HEIGHT, deviceScaleFactor=1, mobile=False)
+        else:
+            full_height = self.call("Page.getLayoutMetrics")["cssContentSize"]["height"]
+            top = max(0.0, min(clip_top, full_height - HEIGHT))
+            shot = self.call("Page.captureScreenshot", format="png", captureBeyondViewport=True,
+                             clip={"x": 0, "y": top, "width": WIDTH, "height": HEIGHT, "scale": 1})
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(base64.b64decode(shot["data"]))
 
@@ -432,14 +442,14 @@ def test_screenshots_light_and_dark(site, server, browser):
             luminance = (0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2]) / 255
             assert (luminance < 0.3) if mode == "dark" else (luminance > 0.7), \
                 f"{page}: body background {info['background']} in {mode} mode"
-            top = 0.0
-            if name == "chapter":   # centre the first figure of the chapter
+            top = None
+            if name == "chapter":   # the first figure of the chapter, near the top of the window
                 top = browser.evaluate("""(() => {
                   const img = document.querySelector('img[src*="_images/"]');
                   const r = img.getBoundingClientRect();
                   return Math.max(0, r.top + window.scrollY - 120); })()""")
             path = SCREENSHOTS / f"{name}-{mode}.png"
-            browser.screenshot(path, clip_top=top, max_height=HEIGHT if name == "chapter" else 2400)
+            browser.screenshot(path, clip_top=top)
             assert path.stat().st_size > 10_000, f"{path} is suspiciously small"
             written.append(path.name)
     assert len(written) == 6
