@@ -352,6 +352,8 @@ def test_page_reads_offline(page, site, server, browser):
     browser.open(f"{server}/{page}", redirects=bool(redirect))
     info = browser.evaluate(_INSPECT_JS)
     problems = []
+    if 'class="math' in (site / page).read_text(encoding="utf-8") and info["mathCount"] == 0:
+        problems.append("the HTML has math but the loaded page shows no .math element")
     if redirect:   # e.g. the root index.html, which forwards to the intro
         landed = browser.evaluate("location.href")
         if not broken_internal_links(site, server, [landed]) == [] or landed.endswith("/" + page):
@@ -370,18 +372,10 @@ def test_page_reads_offline(page, site, server, browser):
     assert not problems, f"{page}:\n  " + "\n  ".join(problems)
 
 
-def test_math_pages_exist_and_are_typeset(site, server, browser):
-    """Guards the per-page check against vacuity: some page has math, and all of it is typeset."""
-    typeset = 0
-    for page in PAGES:
-        html = (site / page).read_text(encoding="utf-8")
-        if 'class="math' not in html:
-            continue
-        browser.open(f"{server}/{page}")
-        info = browser.evaluate(_INSPECT_JS)
-        assert info["mathCount"] > 0 and not info["untypeset"], f"{page}: {info['untypeset'][:3]}"
-        typeset += info["mathCount"]
-    assert typeset > 0, "no page of the built book has math"
+def test_some_page_has_math(site):
+    """Guards the per-page math check against vacuity: the built book does contain math."""
+    assert any('class="math' in (site / page).read_text(encoding="utf-8") for page in PAGES), \
+        "no page of the built book has math, so the typesetting check proves nothing"
 
 
 def test_search_finds_forget(site, server, browser):
