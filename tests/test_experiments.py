@@ -48,11 +48,16 @@ def test_bad_names_raise_value_error():
 
 def test_chance_levels():
     rng = np.random.default_rng(0)
-    _, y = adding_problem(20000, 10, rng)
-    # |U - 1/2| < 0.04 for the unseen first value: about 8%
-    assert 0.07 < TASKS["adding"].chance(y, 8) < 0.09
-    _, y = recall_problem(10, 5, rng, num_symbols=4)
-    assert TASKS["recall"].chance(y, 4) == 0.25
+    x, y = adding_problem(20000, 10, rng)
+    # the recent value + 0.5 is right when |U - 1/2| < 0.04 for the unseen first value: 8%
+    assert 0.07 < TASKS["adding"].chance(x, y, 8) < 0.09
+    # it is the recent value that it uses: with the first value set to 0.5 it is always right
+    first = np.argmax(x[:, :, 1], axis=1)
+    x[np.arange(len(x)), first, 0] = 0.5
+    y = x[:, :, 0][x[:, :, 1] == 1].reshape(-1, 2).sum(axis=1)
+    assert TASKS["adding"].chance(x, y, 8) == 1.0
+    x, y = recall_problem(10, 5, rng, num_symbols=4)
+    assert TASKS["recall"].chance(x, y, 4) == 0.25
 
 
 def test_scores_of_perfect_and_wrong_answers():
