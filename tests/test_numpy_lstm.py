@@ -189,3 +189,25 @@ def test_edge_sizes_match_torch(batch, steps):
     np.testing.assert_allclose(dx, x_t.grad.numpy(), **TOL)
     for name, parameter in reference.named_parameters():
         np.testing.assert_allclose(model.grads[name], parameter.grad.numpy(), **TOL)
+
+
+def test_recycled_buffers_do_not_leak_between_calls():
+    """The fast path reuses the previous call's buffers: results must not depend on it."""
+    rng = np.random.default_rng(11)
+    model, fresh = LSTM(3, 4, 2, True, seed=2), LSTM(3, 4, 2, True, seed=2)
+    first_out, _ = model.forward(rng.standard_normal((5, 7, 3)))
+    first_copy = first_out.copy()
+    for batch, steps in [(5, 7), (2, 3), (5, 7)]:
+        x = rng.standard_normal((batch, steps, 3))
+        dout = rng.standard_normal((batch, steps, 8))
+        model.forward(rng.standard_normal((batch, steps, 3)))       # a stale call
+        out, (h_n, c_n) = model.forward(x)
+        dx, (dh0, dc0) = model.backward(dout)
+        out_f, (h_f, c_f) = fresh.forward(x)
+        dx_f, (dh0_f, dc0_f) = fresh.backward(dout)
+        for a, b in [(out, out_f), (c_n, c_f), (dx, dx_f), (dh0, dh0_f), (dc0, dc0_f)]:
+            np.testing.assert_array_equal(a, b)
+        for name in model.grads:
+            np.testing.assert_array_equal(model.grads[name], fresh.grads[name])
+        fresh = LSTM(3, 4, 2, True, seed=2)
+    np.testing.assert_array_equal(first_out, first_copy)   # returned arrays are never reused

@@ -183,10 +183,14 @@ def lstm_backward(dh, caches, dh_n=None, dc_n=None) -> LSTMGrads:
     return LSTMGrads(dx, dh_next, dc_next, dW_ih, dW_hh, db, db.copy())
 
 
-def _direction_forward(x, state, params, fast):
-    run = lstm_forward_fast if fast else lstm_forward
-    h, c_n, cache = run(x, state[0], state[1], params["weight_ih"], params["weight_hh"],
-                        params["bias_ih"], params["bias_hh"])
+def _direction_forward(x, state, params, fast, previous=None):
+    weights = (params["weight_ih"], params["weight_hh"], params["bias_ih"], params["bias_hh"])
+    if fast:
+        # recycle the buffers of this layer/direction's previous (now stale) cache
+        workspace = previous[1].workspace if previous is not None and previous[0] else None
+        h, c_n, cache = lstm_forward_fast(x, state[0], state[1], *weights, workspace=workspace)
+    else:
+        h, c_n, cache = lstm_forward(x, state[0], state[1], *weights)
     return h, (h[:, -1], c_n), (fast, cache)
 
 
@@ -223,13 +227,13 @@ class LSTM(RecurrentStack):
     def __init__(self, input_size, hidden_size, num_layers=1, bidirectional=False, *,
                  seed=None, rng=None, dtype=np.float64, fast=True):
         self.fast = bool(fast)
-        cell = CellSpec(gate_count=4, state_names=("h0", "c0"),
-                        forward=self._run_direction, backward=_direction_backward)
+        cell = CellSpec(gate_count=4, state_names=("h0", "c0"), forward=self._run_direction,
+                        backward=_direction_backward, recycles_cache=True)
         super().__init__(cell, input_size, hidden_size, num_layers, bidirectional,
                          seed=seed, rng=rng, dtype=dtype)
 
-    def _run_direction(self, x, state, params):
-        return _direction_forward(x, state, params, self.fast)
+    def _run_direction(self, x, state, params, previous=None):
+        return _direction_forward(x, state, params, self.fast, previous)
 
     def forward(self, x, state=None):
         """Returns ``out, (h_n, c_n)``; ``state`` is ``(h0, c0)`` or None (zeros)."""

@@ -45,6 +45,9 @@ class CellSpec:
     forward: Callable                    # one layer, one direction (see module docstring)
     backward: Callable
     extra_vectors: tuple[str, ...] = ()  # (H,)-shaped parameters, e.g. peephole weights
+    # when True, forward also receives ``previous=``: the cache of the same layer and
+    # direction from the previous call (or None), whose buffers it may recycle
+    recycles_cache: bool = False
 
 
 def parameter_shapes(input_size: int, hidden_size: int, num_layers: int,
@@ -141,6 +144,8 @@ class RecurrentStack:
         else:
             initial = check_state_tuple(state, names, shape, dtype)
         finals = tuple(np.empty(shape, dtype) for _ in names)
+        previous = self._cache[0] if self._cache is not None else []
+        self._cache = None          # its buffers may be recycled below
         caches = []
         layer_input = x
         for layer in range(self.num_layers):
@@ -149,8 +154,11 @@ class RecurrentStack:
                 index = layer * self.num_directions + direction
                 params = self._direction_params(layer, direction, dtype)
                 sequence = layer_input if direction == 0 else layer_input[:, ::-1]
+                extra = {}
+                if self.cell.recycles_cache:
+                    extra["previous"] = previous[index] if index < len(previous) else None
                 out, final, cache = self.cell.forward(
-                    sequence, tuple(s[index] for s in initial), params)
+                    sequence, tuple(s[index] for s in initial), params, **extra)
                 if direction == 1:
                     out = out[:, ::-1]
                 for stacked, value in zip(finals, final):
