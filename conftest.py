@@ -91,7 +91,10 @@ def pytest_sessionfinish(session, exitstatus):
     cache = get_cache(str(JUPYTER_CACHE))
     for copy in executed:
         source = REPO_ROOT / copy.relative_to(EXECUTED_DIR)
-        nb = nbformat.read(str(copy), as_version=4)
+        try:
+            nb = nbformat.read(str(copy), as_version=4)
+        except FileNotFoundError:  # another pytest session on the same tree took it first
+            continue
         seconds = nb.metadata.get("lstm_course", {}).pop("execution_seconds", None)
         if not nb.metadata.get("lstm_course"):
             nb.metadata.pop("lstm_course", None)
@@ -100,4 +103,4 @@ def pytest_sessionfinish(session, exitstatus):
             check_validity=False,
             overwrite=True,
         )
-        copy.unlink()
+        copy.unlink(missing_ok=True)
