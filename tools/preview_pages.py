@@ -17,7 +17,8 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-ALWAYS = ["_config.yml", "vendor", "book/intro.md", "book/references.md", "book/references.bib"]
+ALWAYS = ["_config.yml", "vendor", "book/_static", "book/intro.md", "book/glossary.md",
+          "book/references.md", "book/references.bib"]
 
 
 def main() -> int:
@@ -44,7 +45,7 @@ def main() -> int:
                         ignore=shutil.ignore_patterns("_build", ".ipynb_checkpoints"))
         chapters.append(f"      - file: {rel.with_suffix('').as_posix()}")
     toc = ["format: jb-book", "root: book/intro", "parts:", "  - caption: Preview", "    chapters:",
-           *chapters, "      - file: book/references"]
+           *chapters, "      - file: book/glossary", "      - file: book/references"]
     (out / "_toc.yml").write_text("\n".join(toc) + "\n")
     jb = Path(sys.executable).parent / "jupyter-book"
     cmd = [str(jb), "build", str(out), "--warningiserror", "--nitpick", "--keep-going"]
