@@ -56,7 +56,7 @@ class Workspace:
 
 @dataclass
 class FastLSTMCache:
-    x: np.ndarray          # (T*B, D) input, time-major; row t*B + b is x_t[b]
+    x: np.ndarray          # (T*B, D+1) input, time-major, with a column of ones (bias)
     h: np.ndarray          # (T+1, H, B) h_0..h_T, feature-major
     c: np.ndarray          # (T+1, H, B) c_0..c_T
     tanh_c: np.ndarray     # (T, H, B)
@@ -86,12 +86,15 @@ def lstm_forward_fast(x, h0, c0, W_ih, W_hh, b_ih, b_hh, workspace: Workspace | 
     scale[:3 * H] = 0.5                           # sigmoid rows: tanh(a / 2)
 
     ws = Workspace() if workspace is None else workspace
-    x_tm = ws.array("x", (steps, batch, features), dtype)
-    np.copyto(x_tm, x.transpose(1, 0, 2))                             # (T, B, D)
-    # all input projections at once: gates[t] = W_ih x_t^T, (T, 4H, B), one BLAS call per t
+    # x with a column of ones, (T, B, D+1): the biases ride along as a last weight column,
+    # so the input projection includes them and backward gets db with dW_ih
+    x_tm = ws.array("x", (steps, batch, features + 1), dtype)
+    np.copyto(x_tm[..., :features], x.transpose(1, 0, 2))
+    x_tm[..., features] = 1
+    W_ih_bias = np.concatenate([W_ih_p, (b_ih + b_hh)[perm, None].astype(dtype)], axis=1)
+    # all input projections at once: gates[t] = W_ih x_t^T + b, (T, 4H, B), a BLAS call per t
     gates = ws.array("gates", (steps, 4 * H, batch), dtype)
-    np.matmul(W_ih_p * scale[:, None], x_tm.transpose(0, 2, 1), out=gates)
-    gates += ((b_ih + b_hh)[perm] * scale)[:, None]
+    np.matmul(W_ih_bias * scale[:, None], x_tm.transpose(0, 2, 1), out=gates)
     W_hh_scaled = W_hh_p * scale[:, None]                            # (4H, H)
 
     h = ws.array("h", (steps + 1, H, batch), dtype)
@@ -123,7 +126,7 @@ def lstm_forward_fast(x, h0, c0, W_ih, W_hh, b_ih, b_hh, workspace: Workspace | 
         np.multiply(o, tanh_c[t], out=h[t + 1])   # h_t = o * tanh(c_t)
 
     row_scale = scale * scale                     # 1/4 for sigmoid rows, 1 for g
-    cache = FastLSTMCache(x_tm.reshape(steps * batch, features), h, c, tanh_c, gates, slopes,
+    cache = FastLSTMCache(x_tm.reshape(steps * batch, features + 1), h, c, tanh_c, gates, slopes,
                           W_ih_p * row_scale[:, None],
                           np.ascontiguousarray((W_hh_p * row_scale[:, None]).T), row_scale,
                           perm, ws)
@@ -147,17 +150,16 @@ def lstm_backward_fast(dh, cache: FastLSTMCache, dh_n=None, dc_n=None):
     np.copyto(dh_fm, np.asarray(dh).transpose(1, 2, 0))              # (T, H, B)
     dh_next = np.zeros((H, batch), dtype) if dh_n is None else np.array(dh_n, dtype).T.copy()
     dc_next = np.zeros((H, batch), dtype) if dc_n is None else np.array(dc_n, dtype).T.copy()
-    # dL/da_t for every step, rows i, f, o, g; the sigmoid rows are 4x too large (the
-    # slopes lack the 1/4), so every product with them uses row_scale-d weights
-    d_pre = ws.array("d_pre", (4 * H, steps * batch), dtype)
-    da = np.empty((4 * H, batch), dtype=dtype)
-    da_i, da_f, da_o, da_g = da[:H], da[H:2 * H], da[2 * H:3 * H], da[3 * H:]
+    # dL/da_t for every step, (T, 4H, B), rows i, f, o, g; the sigmoid rows are 4x too
+    # large (the slopes lack the 1/4), so every product with them uses row_scale-d weights
+    d_pre = ws.array("d_pre", (steps, 4 * H, batch), dtype)
     dh_total = np.empty((H, batch), dtype=dtype)
     dc = np.empty((H, batch), dtype=dtype)
     work = np.empty((H, batch), dtype=dtype)
     for t in reversed(range(steps)):
-        act, tanh_c = k.gates[t], k.tanh_c[t]
+        act, tanh_c, da = k.gates[t], k.tanh_c[t], d_pre[t]
         i, f, o, g = act[:H], act[H:2 * H], act[2 * H:3 * H], act[3 * H:]
+        da_i, da_f, da_o, da_g = da[:H], da[H:2 * H], da[2 * H:3 * H], da[3 * H:]
         np.add(dh_fm[t], dh_next, out=dh_total)
         np.multiply(dh_total, tanh_c, out=da_o)               # do
         np.multiply(tanh_c, tanh_c, out=work)
@@ -171,11 +173,15 @@ def lstm_backward_fast(dh, cache: FastLSTMCache, dh_n=None, dc_n=None):
         np.multiply(dc, f, out=dc_next)                       # dc_{t-1}
         da *= k.slopes[t]                                     # through sigma and tanh
         np.matmul(k.W_hh_T, da, out=dh_next)                  # dh_{t-1}
-        d_pre[:, t * batch:(t + 1) * batch] = da
 
-    features = k.x.shape[1]
+    # one copy to (4H, T*B) so that each weight gradient is a single matmul over all steps
+    d_all = ws.array("d_all", (4 * H, steps, batch), dtype)
+    np.copyto(d_all, d_pre.transpose(1, 0, 2))
+    d_all = d_all.reshape(4 * H, steps * batch)
+
+    features = k.x.shape[1] - 1
     dx_fm = ws.array("dx", (features, steps * batch), dtype)
-    np.matmul(k.W_ih.T, d_pre, out=dx_fm)
+    np.matmul(k.W_ih.T, d_all, out=dx_fm)
     dx = np.ascontiguousarray(dx_fm.reshape(features, steps, batch).transpose(2, 1, 0))
     h_prev = ws.array("h_prev", (H, steps, batch), dtype)
     np.copyto(h_prev, k.h[:steps].transpose(1, 0, 2))
@@ -183,8 +189,9 @@ def lstm_backward_fast(dh, cache: FastLSTMCache, dh_n=None, dc_n=None):
     scale = k.row_scale[:, None]
     dW_ih, dW_hh, db = (np.empty((4 * H, features), dtype), np.empty((4 * H, H), dtype),
                         np.empty(4 * H, dtype))
-    dW_ih[k.permutation] = (d_pre @ k.x) * scale
-    dW_hh[k.permutation] = (d_pre @ h_prev.T) * scale
-    db[k.permutation] = d_pre.sum(axis=1) * k.row_scale
+    dW_ih_bias = (d_all @ k.x) * scale                 # (4H, D+1): last column is db
+    dW_ih[k.permutation] = dW_ih_bias[:, :features]
+    db[k.permutation] = dW_ih_bias[:, features]
+    dW_hh[k.permutation] = (d_all @ h_prev.T) * scale
     return LSTMGrads(dx, np.ascontiguousarray(dh_next.T), np.ascontiguousarray(dc_next.T),
                      dW_ih, dW_hh, db, db.copy())
