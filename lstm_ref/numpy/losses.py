@@ -29,7 +29,7 @@ def softmax_cross_entropy(logits, targets, mask=None):
     """
     logits = as_float_array(logits, "logits")
     if logits.ndim < 1:
-        raise ValueError(f"logits: expected shape (B, T, V), got a scalar")
+        raise ValueError("logits: expected shape (B, T, V), got a scalar")
     targets = np.asarray(targets)
     if targets.dtype.kind not in "iu":
         raise ValueError(f"targets: expected integer class indices, got dtype {targets.dtype}")

@@ -2,8 +2,9 @@ r"""A fast LSTM sequence path: same numbers as :func:`lstm.lstm_forward`, less o
 
 The readable path in ``lstm.py`` allocates a dozen small arrays per time step. Here:
 
-* the input projections of all time steps are ONE matmul, done up front; only the
-  recurrent product is left inside the loop;
+* the input projections of all time steps are computed up front (one BLAS call per
+  step, outside the recurrence), with the biases as an extra weight column against a
+  column of ones in x; only the recurrent product is left inside the loop;
 * every buffer is allocated once and the loop works in place (``out=`` arguments);
   a :class:`Workspace` lets repeated calls (training) reuse the buffers of the previous
   call: fresh multi-megabyte arrays cost page faults, about a fifth of the run time;
@@ -17,8 +18,8 @@ The readable path in ``lstm.py`` allocates a dozen small arrays per time step. H
   ``exp``, hence no overflow);
 * the forward pass keeps each gate's local derivative, :math:`1 - \tanh^2`, so backward
   needs one product per step to go through all four nonlinearities;
-* backward stores the pre-activation gradients of all steps side by side, (4H, T*B),
-  and forms the weight gradients with one matmul each after the loop:
+* backward keeps the pre-activation gradients of all steps, lays them side by side as
+  (4H, T*B) and forms the weight gradients with one matmul each after the loop:
   :math:`\delta W_{ih} = \sum_t \delta a_t^\top x_t`, :math:`\delta W_{hh} = \sum_t
   \delta a_t^\top h_{t-1}`, and :math:`\delta x = \delta a\, W_{ih}` for all t at once.
 
@@ -126,8 +127,8 @@ def lstm_forward_fast(x, h0, c0, W_ih, W_hh, b_ih, b_hh, workspace: Workspace | 
         np.multiply(o, tanh_c[t], out=h[t + 1])   # h_t = o * tanh(c_t)
 
     row_scale = scale * scale                     # 1/4 for sigmoid rows, 1 for g
-    cache = FastLSTMCache(x_tm.reshape(steps * batch, features + 1), h, c, tanh_c, gates, slopes,
-                          W_ih_p * row_scale[:, None],
+    cache = FastLSTMCache(x_tm.reshape(steps * batch, features + 1), h, c, tanh_c, gates,
+                          slopes, W_ih_p * row_scale[:, None],
                           np.ascontiguousarray((W_hh_p * row_scale[:, None]).T), row_scale,
                           perm, ws)
     out = np.ascontiguousarray(h[1:].transpose(2, 0, 1))             # (B, T, H)
