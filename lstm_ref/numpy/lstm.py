@@ -217,7 +217,9 @@ class LSTM(RecurrentStack):
         seed / rng: for the U(-1/sqrt(H), 1/sqrt(H)) initialisation (give at most one).
         dtype: of the parameters; computations follow the input's dtype.
         fast: use the vectorised sequence path of ``lstm_fast.py`` (default) instead of
-            looping over :func:`lstm_step_forward`; both give the same numbers.
+            looping over :func:`lstm_step_forward`; both give the same numbers. The fast
+            path recycles the internal buffers of the previous forward call (only the
+            last call can be backpropagated anyway); returned arrays are always new.
 
     ``forward(x (B, T, D), (h0, c0)=None) -> out (B, T, num_directions*H), (h_n, c_n)``
     with states of shape (num_layers*num_directions, B, H);
