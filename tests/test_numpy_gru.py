@@ -93,9 +93,9 @@ def test_classic_gru_matches_independent_autograd_version():
 
 @pytest.mark.parametrize("reset_after", [True, False])
 def test_gradient_check(reset_after):
-    model = GRU(2, 3, 2, True, reset_after=reset_after, seed=0)
-    x = np.random.default_rng(0).standard_normal((2, 3, 2))
-    errors = check_gradients(model, x, np.random.default_rng(1).standard_normal((4, 2, 3)))
+    model = GRU(3, 2, 2, True, reset_after=reset_after, seed=0)
+    x = np.random.default_rng(0).standard_normal((2, 3, 3))
+    errors = check_gradients(model, x, np.random.default_rng(1).standard_normal((4, 2, 2)))
     assert set(errors) == set(model.params) | {"x", "h0"}
     assert max(errors.values()) < 1e-6, errors
 

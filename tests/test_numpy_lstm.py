@@ -164,10 +164,10 @@ def test_state_dict_roundtrip_into_torch():
 def test_model_gradient_check(fast):
     from lstm_ref.numpy import check_gradients
 
-    model = LSTM(2, 3, 2, True, seed=0, fast=fast)
+    model = LSTM(3, 2, 2, True, seed=0, fast=fast)
     rng = np.random.default_rng(0)
-    x = rng.standard_normal((2, 3, 2))
-    state = (rng.standard_normal((4, 2, 3)), rng.standard_normal((4, 2, 3)))
+    x = rng.standard_normal((2, 3, 3))
+    state = (rng.standard_normal((4, 2, 2)), rng.standard_normal((4, 2, 2)))
     errors = check_gradients(model, x, state)
     assert set(errors) == set(model.params) | {"x", "h0", "c0"}
     assert max(errors.values()) < 1e-6, errors

@@ -84,10 +84,10 @@ def test_zero_peepholes_reduce_to_lstm(num_layers, bidirectional):
 
 
 def test_gradient_check():
-    model = PeepholeLSTM(2, 3, 2, True, seed=0)
+    model = PeepholeLSTM(3, 2, 2, True, seed=0)
     rng = np.random.default_rng(0)
-    x = rng.standard_normal((2, 3, 2))
-    state = (rng.standard_normal((4, 2, 3)), rng.standard_normal((4, 2, 3)))
+    x = rng.standard_normal((2, 3, 3))
+    state = (rng.standard_normal((4, 2, 2)), rng.standard_normal((4, 2, 2)))
     errors = check_gradients(model, x, state)
     assert set(errors) == set(model.params) | {"x", "h0", "c0"}
     assert max(errors.values()) < 1e-6, errors

@@ -130,8 +130,8 @@ def test_init_like_torch_and_seeded():
 def test_model_gradient_check(nonlinearity):
     from lstm_ref.numpy import check_gradients
 
-    model = RNN(2, 3, 2, True, nonlinearity=nonlinearity, seed=0)
+    model = RNN(3, 2, 2, True, nonlinearity=nonlinearity, seed=0)
     rng = np.random.default_rng(0)
-    errors = check_gradients(model, rng.standard_normal((2, 3, 2)), rng.standard_normal((4, 2, 3)))
+    errors = check_gradients(model, rng.standard_normal((2, 3, 3)), rng.standard_normal((4, 2, 2)))
     assert set(errors) == set(model.params) | {"x", "h0"}
     assert max(errors.values()) < 1e-6, errors
