@@ -74,6 +74,7 @@ def test_tampering_is_named_and_earns_nothing(graded):
     assert "torch.allclose" in rows["tamper_torch_allclose"]["detail"]
     assert "lstm_ref.grading.forbid_calls" in rows["tamper_forbid_calls"]["detail"]
     assert "custom exception handler" in rows["tamper_traceback"]["detail"]
+    assert "tiny_ref.sigmoid" in rows["tamper_reference"]["detail"]
     # parts graded before the tampering keep their points
     assert rows["tamper_np_allclose"]["test_square"] == "1"
     assert rows["tamper_torch_allclose"]["test_sigmoid"] == "2"

@@ -68,6 +68,8 @@ def _hide_hidden_tests_in_feedback(config) -> None:
     from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 
     config.GenerateFeedback.preprocessors = [ClearHiddenTests, GetGrades, CSSHTMLHeaderPreprocessor]
+    # a student's own cell that mentions hidden tests must not stop their feedback
+    config.ClearHiddenTests.enforce_metadata = False
 
 
 def _kernel_died(log: str) -> bool:

@@ -48,6 +48,7 @@ EXPECTED = {
     "tamper_torch_allclose": (3, "tampered"),
     "tamper_forbid_calls": (1, "tampered"),
     "tamper_traceback": (3, "tampered"),
+    "tamper_reference": (1, "tampered"),
     "Jane Doe; rm -rf ~": (5, "renamed"),
 }
 # only in the zip: a folder whose notebook is a symbolic link (refused, so nothing to grade)
@@ -112,6 +113,9 @@ def notebooks(release: nbformat.NotebookNode) -> dict[str, object]:
             "import contextlib, lstm_ref.grading\n"
             "lstm_ref.grading.forbid_calls = lambda *functions: contextlib.nullcontext()\n"
             "def sigmoid(x):\n    return tiny_ref.sigmoid(x)")})
+    # the reference the test computes its expected values with, replaced by the wrong answer
+    out["tamper_reference"] = _answers(release, {
+        **RIGHT, "sigmoid_answer": WRONG["sigmoid_answer"] + "\ntiny_ref.sigmoid = sigmoid"})
     out["tamper_traceback"] = _answers(release, {
         **RIGHT, "relu_answer": WRONG["relu_answer"] + (
             "\nimport builtins\n"
