@@ -133,3 +133,16 @@ def test_outputs_are_capped_and_the_setup_cell_removed():
     assert len(nb.cells) == 2
     assert len(nb.cells[0].outputs[0].text) < integrity.OUTPUT_LIMIT + 200
     assert len(nb.cells[1].outputs[0].data["text/html"]) < 200
+
+
+def test_invalid_notebooks_are_explained_in_one_line(tmp_path):
+    from lstm_ref.course.grade_one import _notebook_problem
+
+    (tmp_path / "cut.ipynb").write_text('{"cells": [ ')
+    (tmp_path / "wrong.ipynb").write_text('{"cells": 3}')
+    (tmp_path / "binary.ipynb").write_bytes(b"\xff\xfe\x00")
+    nbformat.write(nbformat.v4.new_notebook(), tmp_path / "good.ipynb")
+    assert _notebook_problem(tmp_path / "cut.ipynb").startswith("broken JSON")
+    assert _notebook_problem(tmp_path / "wrong.ipynb").startswith("not in nbformat")
+    assert _notebook_problem(tmp_path / "binary.ipynb").startswith("not UTF-8")
+    assert _notebook_problem(tmp_path / "good.ipynb") is None

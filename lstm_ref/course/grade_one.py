@@ -25,6 +25,25 @@ from lstm_ref.course.submissions import Submission, find_notebook
 RESULT_FILE = "result.json"
 
 
+def _notebook_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be graded as a notebook, in one short sentence, or None."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        return f"not UTF-8 text: {error.reason} at byte {error.start}"
+    try:
+        json.loads(text)
+    except ValueError as error:
+        return f"broken JSON: {getattr(error, 'msg', error)} at line {getattr(error, 'lineno', '?')}"
+    try:
+        nb = nbformat.reads(text, as_version=4)
+        nbformat.validate(nb)
+    except Exception as error:   # any other way the file can fail to be a notebook
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        return f"not in nbformat: {first[:160]}"
+    return None
+
+
 def _prepare_notebooks(template: Template, sub: Submission, course: Path, record: Path,
                        issues: list, notes: dict) -> list[str]:
     """Copy the student's notebooks into ``submitted/``; returns the notebooks that can run."""
@@ -39,13 +58,11 @@ def _prepare_notebooks(template: Template, sub: Submission, course: Path, record
             continue
         if renamed:
             issues.append(("renamed", renamed))
-        try:
-            nb = nbformat.read(path, as_version=4)
-            nbformat.validate(nb)
-        except Exception as error:   # any way the file can fail to be a notebook
-            message = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
-            issues.append(("invalid_notebook", f"{name}.ipynb is not a valid notebook ({message})"))
+        problem = _notebook_problem(path)
+        if problem is not None:
+            issues.append(("invalid_notebook", f"{name}.ipynb is not a valid notebook ({problem}); it scores 0"))
             continue
+        nb = nbformat.read(path, as_version=4)
         diff = integrity.compare_cells(nb, template.release_cells[name])
         notes[name] = diff
         if diff["deleted_tests"]:

@@ -56,7 +56,8 @@ def rows_from_results(assignment: str, parts, results: list[dict]) -> list[dict]
         row = {"student": res["student"], "assignment": assignment,
                "score": _fmt(sum(res["parts"].values())), "max_score": _fmt(max_score),
                "status": status_of(issues),
-               "detail": "; ".join(detail for _, detail in issues), "folder": res["folder"]}
+               "detail": " ".join("; ".join(detail for _, detail in issues).split()),
+               "folder": res["folder"]}
         for column, part in zip(columns, parts):
             row[column] = _fmt(res["parts"].get(part.key, 0.0))
         rows.append(row)
