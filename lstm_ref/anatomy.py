@@ -7,7 +7,11 @@ Chapter 2 of the book uses these to connect the equations to a trained network:
   and one bias, into ``torch.nn.LSTM``'s layout ``weight_ih (4H, D)``, ``weight_hh (4H, H)``,
   ``bias_ih``, ``bias_hh`` with the gate blocks in the order i, f, g, o;
 * :func:`lstm_gate_trace` runs one layer of an LSTM given as a ``state_dict`` and returns
-  every gate's activation at every step (what the chapter's heatmaps show).
+  every gate's activation at every step (what the chapter's heatmaps show);
+* :func:`symbol_selectivity` measures how much of each unit's variation a label explains;
+* :func:`state_gradient_norms` measures how strongly the loss depends on the hidden (and cell)
+  state ``k`` steps before the end, for a trained RNN or LSTM;
+* :func:`draw_lstm_cell` draws the cell as a diagram.
 
 Gate letters: ``i`` input gate, ``f`` forget gate, ``g`` candidate (cell input),
 ``o`` output gate.
