@@ -75,6 +75,7 @@ def test_tampering_is_named_and_earns_nothing(graded):
     assert "lstm_ref.grading.forbid_calls" in rows["tamper_forbid_calls"]["detail"]
     assert "custom exception handler" in rows["tamper_traceback"]["detail"]
     assert "tiny_ref.sigmoid" in rows["tamper_reference"]["detail"]
+    assert "the name 'np' set by a read-only cell" in rows["tamper_namespace"]["detail"]
     # parts graded before the tampering keep their points
     assert rows["tamper_np_allclose"]["test_square"] == "1"
     assert rows["tamper_torch_allclose"]["test_sigmoid"] == "2"

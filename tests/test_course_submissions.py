@@ -146,3 +146,25 @@ def test_invalid_notebooks_are_explained_in_one_line(tmp_path):
     assert _notebook_problem(tmp_path / "wrong.ipynb").startswith("not in nbformat")
     assert _notebook_problem(tmp_path / "binary.ipynb").startswith("not UTF-8")
     assert _notebook_problem(tmp_path / "good.ipynb") is None
+
+
+def test_deleted_read_only_cells_are_put_back_and_their_names_watched():
+    from lstm_ref.course.grade_one import _add_snapshots, _put_back_read_only_cells
+
+    def cell(grade_id, source, **meta):
+        return nbformat.v4.new_code_cell(source, metadata={"nbgrader": {"grade_id": grade_id, **meta}})
+    setup = cell("setup", "import numpy as np\nfrom lstm_ref.grading import forbid_calls\nrng = 1",
+                 locked=True)
+    release = {"setup": {"source": setup.source, "grade": False, "solution": False, "locked": True,
+                         "cell": dict(setup), "binds": integrity.bound_names(setup.source)},
+               "ans": {"source": "", "grade": False, "solution": True, "locked": False},
+               "t1": {"source": "assert f()", "grade": True, "solution": False, "locked": True}}
+    assert release["setup"]["binds"] == ["np", "forbid_calls"]
+    nb = nbformat.v4.new_notebook(cells=[cell("ans", "import fake as np\ndef f(): return 1"),
+                                         cell("t1", "assert f()", grade=True)])
+    assert _put_back_read_only_cells(nb, release) == ["setup"]
+    assert [c.metadata.nbgrader["grade_id"] for c in nb.cells] == ["setup", "ans", "t1"]
+    run = integrity.RunSecrets(["nb:t1"])
+    _add_snapshots(nb, release, run)
+    assert nb.cells[1].source.endswith(f"{run.guard_name}.snapshot(['np', 'forbid_calls'])")
+    assert len(nb.cells) == 4

@@ -44,6 +44,44 @@ def _notebook_problem(path: Path) -> str | None:
     return None
 
 
+def _grade_id(cell) -> str | None:
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+def _put_back_read_only_cells(nb, release_cells: dict[str, dict]) -> list[str]:
+    """Re-insert deleted read-only code cells (imports, set-up) where they were; returns their ids.
+
+    nbgrader restores edited read-only cells but not deleted ones; without its set-up cell a
+    notebook would run the tests against whatever the student chose to import.
+    """
+    present = {_grade_id(c) for c in nb.cells}
+    restored = []
+    order = list(release_cells)
+    for position, grade_id in enumerate(order):
+        info = release_cells[grade_id]
+        if grade_id in present or "binds" not in info:
+            continue
+        before = [g for g in order[:position] if g in present]
+        index = 0
+        if before:
+            index = 1 + max(i for i, c in enumerate(nb.cells) if _grade_id(c) == before[-1])
+        nb.cells.insert(index, nbformat.from_dict(info["cell"]))
+        present.add(grade_id)
+        restored.append(grade_id)
+    return restored
+
+
+def _add_snapshots(nb, release_cells: dict[str, dict], run) -> None:
+    """After each read-only code cell, a cell that records the names it bound."""
+    cells = []
+    for cell in nb.cells:
+        cells.append(cell)
+        names = release_cells.get(_grade_id(cell) or "", {}).get("binds")
+        if names:
+            cells.append(nbformat.v4.new_code_cell(integrity.snapshot_source(run, names)))
+    nb.cells = cells
+
+
 def _prepare_notebooks(template: Template, sub: Submission, course: Path, record: Path,
                        issues: list, notes: dict) -> list[str]:
     """Copy the student's notebooks into ``submitted/``; returns the notebooks that can run."""
@@ -72,6 +110,11 @@ def _prepare_notebooks(template: Template, sub: Submission, course: Path, record
         if edited:
             issues.append(("restored", f"{name}.ipynb: read-only cell(s) {', '.join(edited)} edited; "
                                        "nbgrader restored the originals before grading"))
+        put_back = _put_back_read_only_cells(nb, template.release_cells[name])
+        if put_back:
+            issues.append(("restored", f"{name}.ipynb: read-only cell(s) {', '.join(put_back)} deleted; "
+                                       "the grader put them back"))
+        _add_snapshots(nb, template.release_cells[name], template.secrets)
         nb.cells.insert(0, nbformat.v4.new_code_cell(setup))
         nb.cells.append(nbformat.v4.new_code_cell(integrity.final_check_source(template.secrets)))
         nbformat.write(nb, target / f"{name}.ipynb")

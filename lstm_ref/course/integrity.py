@@ -24,6 +24,7 @@ grader could still defeat it, so unusually high scores deserve a look at the not
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import secrets
@@ -136,6 +137,9 @@ def _lstm_course_install(record_path, guard_name, watch_torch):
         for key, value, own in methods:
             if _vars(shell).get(key, _missing) is not own or _getattr(shell_class, key, None) is not value:
                 found.append("IPython shell ." + key)
+        for name, value in bound.items():
+            if user_ns.get(name, _missing) is not value:
+                found.append("the name '" + name + "' set by a read-only cell")
         if shell.custom_exceptions:
             found.append("IPython shell custom exception handler")
         if _type(shell) is not shell_class:
@@ -179,6 +183,17 @@ def _lstm_course_install(record_path, guard_name, watch_torch):
         capped = CappedStream(getattr(sys, stream_name), {limit})
         setattr(sys, stream_name, capped)
         shell.events.register("pre_run_cell", capped._reset)
+    # names that read-only cells bind (np, torch, forbid_calls, ...): a cell added after each
+    # read-only cell records them, and the guard checks they still point where they did
+    user_ns = shell.user_ns
+    bound = {{}}
+    def snapshot(names):
+        for name in names:
+            if name in user_ns:
+                bound[name] = user_ns[name]
+    guard.snapshot = snapshot
+    guard.bound = bound
+    guard.user_ns = user_ns
     shell.user_ns[guard_name] = guard
 
 _lstm_course_install({record_path!r}, {guard_name!r}, {watch_torch!r})
@@ -199,6 +214,30 @@ def final_check_source(run: RunSecrets) -> str:
     """The cell added after the student's last cell: one more look for tampering."""
     return (f"{SETUP_MARKER}: a last check, added when grading.\n"
             f"{run.guard_name}({END_OF_NOTEBOOK!r}, {run.nonces[END_OF_NOTEBOOK]!r})")
+
+
+def snapshot_source(run: RunSecrets, names: list[str]) -> str:
+    """The cell added after a read-only cell: remember the names it bound."""
+    return f"{SETUP_MARKER}: names bound above, added when grading.\n{run.guard_name}.snapshot({names!r})"
+
+
+def bound_names(source: str) -> list[str]:
+    """Names a cell binds by ``import`` or ``def``/``class`` at its top level.
+
+    Plain assignments are left out: a learner may well reuse a name like ``rng`` for their own
+    experiments, while rebinding ``np`` or ``forbid_calls`` has no honest purpose.
+    """
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:          # IPython magics and the like
+        return []
+    names: list[str] = []
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names += [a.asname or a.name.split(".")[0] for a in node.names if a.name != "*"]
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.append(node.name)
+    return names
 
 
 def uses_torch(sources: list[str]) -> bool:

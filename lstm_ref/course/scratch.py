@@ -40,7 +40,8 @@ class Template:
     assignment: str
     notebooks: list[str]
     parts: list[Part]
-    release_cells: dict[str, dict[str, dict]]   # notebook -> grade_id -> {source, grade, locked, solution}
+    release_cells: dict[str, dict[str, dict]]   # notebook -> grade_id -> {source, grade, locked, ...}
+                                                # in the release's order
     code_cells: int                             # code cells in the release (for the deadline)
     watch_torch: bool
     secrets: integrity.RunSecrets
@@ -127,9 +128,12 @@ def build_template(course_config, source: Path, assignment: str, root: Path, tim
             code_cells += cell.cell_type == "code"
             meta = cell.metadata.get("nbgrader", {})
             if "grade_id" in meta:
-                cells[meta["grade_id"]] = {"source": cell.source, "grade": bool(meta.get("grade")),
-                                           "solution": bool(meta.get("solution")),
-                                           "locked": bool(meta.get("locked"))}
+                info = {"source": cell.source, "grade": bool(meta.get("grade")),
+                        "solution": bool(meta.get("solution")), "locked": bool(meta.get("locked")),
+                        "cell_type": cell.cell_type, "cell": dict(cell)}
+                if cell.cell_type == "code" and info["locked"] and not info["grade"] and not info["solution"]:
+                    info["binds"] = integrity.bound_names(cell.source)
+                cells[meta["grade_id"]] = info
         release_cells[name] = cells
     template = Template(root, assignment, notebooks, parts, release_cells, code_cells,
                         integrity.uses_torch(all_sources), run, timeout)

@@ -49,6 +49,7 @@ EXPECTED = {
     "tamper_forbid_calls": (1, "tampered"),
     "tamper_traceback": (3, "tampered"),
     "tamper_reference": (1, "tampered"),
+    "tamper_namespace": (1, "tampered"),
     "Jane Doe; rm -rf ~": (5, "renamed"),
 }
 # only in the zip: a folder whose notebook is a symbolic link (refused, so nothing to grade)
@@ -116,6 +117,12 @@ def notebooks(release: nbformat.NotebookNode) -> dict[str, object]:
     # the reference the test computes its expected values with, replaced by the wrong answer
     out["tamper_reference"] = _answers(release, {
         **RIGHT, "sigmoid_answer": WRONG["sigmoid_answer"] + "\ntiny_ref.sigmoid = sigmoid"})
+    # numpy itself untouched, but the notebook's `np` rebound to a copy that always agrees
+    out["tamper_namespace"] = _answers(release, {
+        **RIGHT, "sigmoid_answer": WRONG["sigmoid_answer"] + (
+            "\nimport types, numpy\n"
+            "np = types.SimpleNamespace(**{k: getattr(numpy, k) for k in dir(numpy) if not k.startswith('__')})\n"
+            "np.allclose = lambda *args, **kwargs: True")})
     out["tamper_traceback"] = _answers(release, {
         **RIGHT, "relu_answer": WRONG["relu_answer"] + (
             "\nimport builtins\n"
