@@ -12,7 +12,8 @@ Statuses, most serious first (a row shows the most serious; ``detail`` lists eve
 ``kernel_died``    the kernel crashed or exited: parts not finished by then score 0
 ``timeout``        a cell hit the time limit and was interrupted
 ``unsafe_entries`` zip entries under this folder were refused (paths outside, links)
-``restored``       read-only or test cells were edited; nbgrader put the originals back
+``restored``       read-only cells were edited (nbgrader put the originals back) or set-up
+                   cells deleted (the grader put them back)
 ``output_truncated``  very long output was cut in the feedback
 ``renamed``        the folder or notebook name was changed to a safe one
 ``ok``             nothing went wrong
