@@ -123,6 +123,13 @@ def test_report_figure_and_summary(graded):
     assert "mean score" in graded["stdout"] and "tampered" in graded["stdout"]
 
 
+def test_no_process_is_left_running(graded):
+    psutil = pytest.importorskip("psutil")
+    left = [p.pid for p in psutil.process_iter(["cmdline"])
+            if corpus.ORPHAN_MARKER in " ".join(p.info["cmdline"] or [])]
+    assert left == []
+
+
 def test_the_fixture_course_is_left_untouched(graded):
     assert not (corpus.COURSE / ".nbgrader").exists()
     assert not (corpus.COURSE / "exercises").exists()

@@ -19,6 +19,7 @@ import nbformat
 
 from lstm_ref.course import integrity
 from lstm_ref.course.config import load_course_config, scratch_config
+from lstm_ref.course.parallel import adopt_orphans, kill_descendants
 from lstm_ref.course.scratch import Template, make_api, student_course
 from lstm_ref.course.submissions import Submission, find_notebook
 
@@ -263,6 +264,7 @@ def run_child(template: Template, sub: Submission, course_root: str, workdir: st
     workdir_path.mkdir(parents=True, exist_ok=True)
     # The kernel inherits these descriptors: whatever it writes to the real stdout/stderr
     # (not the notebook) goes to a file instead of the instructor's terminal.
+    adopt_orphans()
     log_fd = os.open(workdir_path / "child.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.dup2(log_fd, 1)
     os.dup2(log_fd, 2)
@@ -275,6 +277,7 @@ def run_child(template: Template, sub: Submission, course_root: str, workdir: st
                                                  + traceback.format_exc().strip().splitlines()[-1][:300])],
                   "feedback": []}
         traceback.print_exc()
+    kill_descendants()
     tmp = workdir_path / (RESULT_FILE + ".tmp")
     tmp.write_text(json.dumps(result))
     tmp.replace(workdir_path / RESULT_FILE)

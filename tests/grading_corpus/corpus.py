@@ -58,6 +58,12 @@ EXPECTED_ZIP_ONLY = {"linker": (0, "missing_notebook")}
 SANITISED = {"Jane Doe; rm -rf ~": "Jane_Doe_rm_-rf"}
 
 
+ORPHAN_MARKER = "lstm-course-orphan-marker"
+LEFT_BEHIND = ("import subprocess, sys\n"
+               "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)', "
+               f"'{ORPHAN_MARKER}'], start_new_session=True)")
+
+
 def _answers(nb, answers: dict[str, str]):
     nb = copy.deepcopy(nb)
     for cell in nb.cells:
@@ -98,9 +104,9 @@ def notebooks(release: nbformat.NotebookNode) -> dict[str, object]:
     # kernel exits during the last answer: square and sigmoid were already tested
     out["os_exit"] = _answers(release, {**RIGHT, "relu_answer": "import os\nos._exit(1)"})
     out["kill_9"] = _answers(release, {**RIGHT, "sigmoid_answer": "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"})
-    # 100 MB of output
+    # 100 MB of output, and a process left running after the notebook ends
     out["huge_output"] = _answers(release, {**RIGHT, "square_answer": RIGHT["square_answer"]
-                                            + "\nprint('x' * 100_000_000)"})
+                                            + "\nprint('x' * 100_000_000)\n" + LEFT_BEHIND})
     # tampering: wrong answers that would pass if the tests' tools were replaced
     out["tamper_assert_allclose"] = _answers(release, {
         **RIGHT, "square_answer": WRONG["square_answer"]
