@@ -11,10 +11,12 @@ from .series import co2_weekly, seattle_weather, sunspots, sliding_windows
 from .anomaly import synthetic_anomaly_series
 from .dates import date_pairs
 from .splits import train_val_test_split
+from .speech import log_mel_features, spoken_digits
 
 __all__ = [
     "CharVocab", "shakespeare_plays", "shakespeare_text",
     "WordVocab", "movie_reviews", "tokenize",
     "co2_weekly", "seattle_weather", "sunspots", "sliding_windows",
     "synthetic_anomaly_series", "date_pairs", "train_val_test_split",
+    "log_mel_features", "spoken_digits",
 ]
