@@ -16,7 +16,6 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 JB_BUILD := $(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
 PYTEST   := $(BIN)/python -m pytest
-ASSIGNMENTS := $(notdir $(wildcard solutions/*))
 
 .PHONY: help install book book-html test test-units test-browser release clean vendor-mathjax
 
@@ -54,9 +53,7 @@ test: install
 
 ## release: regenerate the student versions in exercises/ from solutions/
 release: install
-	for a in $(ASSIGNMENTS); do \
-	    $(BIN)/nbgrader generate_assignment "$$a" --force --log-level=WARN || exit 1; \
-	done
+	$(BIN)/lstm-course release
 
 vendor-mathjax:
 	rm -rf vendor/mathjax && tmp=$$(mktemp -d) && \
