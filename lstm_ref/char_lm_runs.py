@@ -101,7 +101,8 @@ class LMRun:
     ``grad_norm`` (global norm before clipping).  ``evals``: per evaluation, ``step``,
     ``train_loss`` (on a fixed training sample, eval mode) and ``val_loss``.  ``diverged``:
     the loss became NaN or infinite and the run was stopped there.  ``stopped_step``: the
-    step at which early stopping ended the run (None if it ran to the end).
+    step at which early stopping ended the run (None if it ran to the end).  ``seconds``
+    and ``cpu_seconds``: wall-clock and process CPU time of the run.
     """
 
     config: LMConfig
@@ -110,6 +111,7 @@ class LMRun:
     diverged: bool
     stopped_step: int | None
     seconds: float
+    cpu_seconds: float
     model: DropoutCharLM = field(repr=False)
 
     @property
@@ -200,7 +202,7 @@ def fit_char_lm(config: LMConfig, train_ids, val_ids, vocab_size: int, *, device
     history = {"step": [], "loss": [], "grad_norm": []}
     evals = {"step": [], "train_loss": [], "val_loss": []}
     diverged, stopped_step = False, None
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     model.train()
     steps = range(config.num_steps)
     bar = progress(steps, desc=desc or f"lr={config.lr:.0e} H={config.hidden_size}") \
@@ -242,4 +244,4 @@ def fit_char_lm(config: LMConfig, train_ids, val_ids, vocab_size: int, *, device
         evals["val_loss"].append(evaluate_loss(model, val_ids) if not diverged else math.nan)
     model.eval()
     return LMRun(config, history, evals, diverged, stopped_step, time.perf_counter() - start,
-                 model)
+                 time.process_time() - cpu_start, model)
