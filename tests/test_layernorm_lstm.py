@@ -84,3 +84,15 @@ def test_bad_input_raises_value_error():
         model(torch.randn(2, 3))
     with pytest.raises(ValueError, match="hidden_size"):
         LayerNormLSTM(3, 0)
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_runs_on_cuda_and_matches_the_cpu():
+    torch.manual_seed(4)
+    model = LayerNormLSTM(3, 5, num_layers=2, dtype=torch.float64)
+    x = torch.randn(2, 6, 3, dtype=torch.float64)
+    out_cpu, _ = model(x)
+    out_gpu, (h_n, _) = model.to("cuda")(x.to("cuda"))
+    assert out_gpu.device.type == "cuda" and h_n.device.type == "cuda"
+    torch.testing.assert_close(out_gpu.cpu(), out_cpu, rtol=0, atol=1e-10)
