@@ -17,7 +17,7 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 JB_BUILD := $(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
 PYTEST   := $(BIN)/python -m pytest
 
-.PHONY: help install book book-html test test-units test-browser release clean vendor-mathjax
+.PHONY: help install book book-html test release clean vendor-mathjax
 
 help:
 	@echo "make book     install, then build the HTML book into _build/html (notebooks executed)"
@@ -46,7 +46,7 @@ book-html:
 ## executed copies feed the book build's cache, so the build that follows executes nothing;
 ## then the checks of the built site run on the HTML.
 test: install
-	$(PYTEST) -n 2 --dist loadgroup -m "not site" --durations=15
+	$(PYTEST) -n 2 --dist loadfile -m "not site" --durations=15
 	$(JB_BUILD)
 	tools/ensure_chromium.sh >/dev/null || echo "No Chromium could be installed: the browser checks will skip"
 	$(PYTEST) -m site -p no:xdist

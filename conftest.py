@@ -3,8 +3,8 @@
 Notebooks are executed by nbval (``--nbval-lax``: every cell must run without error; cells
 tagged ``nbval-check-output`` also have their output compared).  Two things are arranged here:
 
-* Under pytest-xdist (``--dist loadgroup``) all cells of one notebook go to the same worker,
-  since they share one kernel.
+* Under pytest-xdist, ``make test`` uses ``--dist loadfile``: all cells of one notebook share
+  one kernel, so they must run on the same worker.
 * Each book notebook that nbval runs without error is stored, with its outputs, in the book's
   jupyter-cache (``_build/.jupyter_cache``, as set in ``_config.yml``).  The book build that
   ``make test`` runs next finds every notebook cached and executes nothing again.
@@ -26,12 +26,6 @@ EXECUTED_DIR = REPO_ROOT / "_build" / ".nbval_executed"
 
 def _is_notebook_cell(item: pytest.Item) -> bool:
     return type(item).__name__ == "IPyNbCell"
-
-
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        if _is_notebook_cell(item):
-            item.add_marker(pytest.mark.xdist_group(name=str(item.parent.path)))
 
 
 def pytest_collectstart(collector):

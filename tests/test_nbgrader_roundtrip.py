@@ -17,8 +17,7 @@ from nbgrader_course import (EXERCISES, SOLUTIONS, ScratchCourse, assignment_ids
                              filled_in, is_answer)
 
 HIDDEN = "### BEGIN HIDDEN TESTS"
-ASSIGNMENTS = [pytest.param(a, marks=pytest.mark.xdist_group(name=f"nbgrader-{a}"))
-               for a in assignment_ids()]
+ASSIGNMENTS = assignment_ids()
 
 
 def _notebooks(folder: Path) -> dict[str, nbformat.NotebookNode]:
