@@ -11,7 +11,6 @@ export PATH := $(BIN):$(PATH)
 # Two workers on a 2-core machine: one BLAS/OpenMP thread each.
 export OMP_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
-export MPLBACKEND ?= Agg
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 JB_BUILD := $(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going

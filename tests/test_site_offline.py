@@ -313,3 +313,15 @@ def test_references_page_lists_every_bibtex_entry():
     page_text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", page)).replace("–", "--").lower()
     missing = [t for t in titles if re.sub(r"\s+", " ", t).lower() not in page_text]
     assert not missing, f"references page lacks these entries of references.bib: {missing}"
+
+
+def test_every_notebook_page_shows_its_executed_figures():
+    """Each chapter notebook plots; its page must carry those figures (a kernel started with a
+    non-inline matplotlib backend, e.g. MPLBACKEND=Agg, would silently drop them)."""
+    site = _site_or_skip()
+    notebook_pages = [p for p in built_pages(site)
+                      if (site / "_sources" / p.relative_to(site)).with_suffix(".ipynb").is_file()]
+    assert notebook_pages, "no notebook pages in the built book"
+    without = [p.relative_to(site).as_posix() for p in notebook_pages
+               if not re.search(r'<img[^>]+src="(\.\./)+_images/', p.read_text(encoding="utf-8"))]
+    assert not without, f"notebook pages with no figure output: {without}"
