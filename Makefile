@@ -42,11 +42,12 @@ book-html:
 	$(JB_BUILD)
 
 ## test: unit tests, notebooks (nbval) and the nbgrader round trip in parallel; the notebooks'
-## executed copies feed the book build's cache, so the build that follows executes nothing;
+## executed copies feed the book build's cache, so the build that follows executes nothing
+## (--all: Sphinx re-reads every page, since its own change check sees sources, not the cache);
 ## then the checks of the built site run on the HTML.
 test: install
 	$(PYTEST) -n 2 --dist loadfile -m "not site" --durations=15
-	$(JB_BUILD)
+	$(JB_BUILD) --all
 	tools/ensure_chromium.sh >/dev/null || echo "No Chromium could be installed: the browser checks will skip"
 	$(PYTEST) -m site -p no:xdist
 
