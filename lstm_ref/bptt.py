@@ -24,12 +24,7 @@ from lstm_ref.context_tasks import IGNORE_INDEX, masked_accuracy, shifted_symbol
 from lstm_ref.experiments import SequenceModel
 from lstm_ref.tasks import adding_problem
 from lstm_ref.training import get_device, train_loop
-
-
-def _check_positive_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name}: expected an integer >= 1, got {value!r}")
-    return int(value)
+from lstm_ref._validation import check_positive_int
 
 
 def detach_state(state):
@@ -50,7 +45,7 @@ def truncated_forward(recurrent: nn.Module, x: torch.Tensor, k: int, state=None)
 
     Returns ``out`` (B, T, num_directions * H) and the final (detached) state.
     """
-    k = _check_positive_int("k", k)
+    k = check_positive_int("k", k)
     if x.dim() != 3:
         raise ValueError(f"x: expected a 3-D tensor (B, T, D), got shape {tuple(x.shape)}")
     outputs = []
@@ -101,11 +96,11 @@ def train_delayed_echo(k: int, delay: int, *, seq_len: int = 24, num_symbols: in
     fresh batch from :func:`lstm_ref.context_tasks.shifted_symbols` (shift = -delay) and
     takes one Adam step on the cross-entropy of every labelled step.
     """
-    k = _check_positive_int("k", k)
-    delay = _check_positive_int("delay", delay)
+    k = check_positive_int("k", k)
+    delay = check_positive_int("delay", delay)
     for name, value in [("seq_len", seq_len), ("num_steps", num_steps),
                         ("batch_size", batch_size), ("test_size", test_size)]:
-        _check_positive_int(name, value)
+        check_positive_int(name, value)
     if delay >= seq_len:
         raise ValueError(f"delay: expected fewer than seq_len = {seq_len} steps, got {delay}")
     device = get_device() if device is None else torch.device(device)
@@ -152,7 +147,7 @@ def train_adding_sgd(model_name: str = "lstm", *, recurrent_scale: float = 1.0, 
     "loss" (MSE on the batch) and "grad_norm" (global L2 norm of all gradients BEFORE
     clipping), plus "diverged_at": [step] if the loss became inf/NaN, else [].
     """
-    num_steps = _check_positive_int("num_steps", num_steps)
+    num_steps = check_positive_int("num_steps", num_steps)
     if max_norm is not None and not max_norm > 0:
         raise ValueError(f"max_norm: expected a positive number or None, got {max_norm!r}")
     if not lr > 0 or not recurrent_scale > 0:

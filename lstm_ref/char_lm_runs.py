@@ -30,6 +30,7 @@ from lstm_ref.early_stopping import EarlyStopping
 from lstm_ref.layernorm_lstm import LayerNormLSTM
 from lstm_ref.torch import LSTM
 from lstm_ref.training import get_device, progress
+from lstm_ref._validation import check_positive_int
 
 
 class DropoutCharLM(nn.Module):
@@ -43,8 +44,7 @@ class DropoutCharLM(nn.Module):
         super().__init__()
         for name, value in (("vocab_size", vocab_size), ("embed_size", embed_size),
                             ("hidden_size", hidden_size), ("num_layers", num_layers)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name}: expected an integer >= 1, got {value!r}")
+            check_positive_int(name, value)
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout: expected a probability in [0, 1), got {dropout!r}")
         self.embedding = nn.Embedding(vocab_size, embed_size)

@@ -17,6 +17,7 @@ import copy
 import math
 
 from torch import nn
+from lstm_ref._validation import check_positive_int
 
 
 class EarlyStopping:
@@ -32,8 +33,7 @@ class EarlyStopping:
     """
 
     def __init__(self, patience: int, min_delta: float = 0.0):
-        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
-            raise ValueError(f"patience: expected an integer >= 1, got {patience!r}")
+        check_positive_int("patience", patience)
         if not (isinstance(min_delta, (int, float)) and min_delta >= 0):
             raise ValueError(f"min_delta: expected a number >= 0, got {min_delta!r}")
         self.patience = patience

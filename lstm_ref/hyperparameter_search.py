@@ -24,6 +24,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from lstm_ref.training import progress
+from lstm_ref._validation import check_positive_int
 
 
 @dataclass(frozen=True)
@@ -105,8 +106,7 @@ def random_search(objective: Callable[[dict[str, Any]], Any], space: Mapping[str
     configurations are drawn before the first evaluation, so the draws do not depend on
     what the objective does with random numbers.
     """
-    if isinstance(num_trials, bool) or not isinstance(num_trials, int) or num_trials < 1:
-        raise ValueError(f"num_trials: expected an integer >= 1, got {num_trials!r}")
+    check_positive_int("num_trials", num_trials)
     configs = [sample_config(space, rng) for _ in range(num_trials)]
     trials = []
     for index, config in enumerate(progress(configs, desc=desc)):

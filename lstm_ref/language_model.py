@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from lstm_ref.torch import LSTM
+from lstm_ref._validation import check_positive_int
 
 # ----------------------------------------------------------------------------- NumPy helpers
 
@@ -143,8 +144,7 @@ def _check_ids(ids, vocab_size: int, name: str, minimum: int) -> np.ndarray:
 
 
 def _check_counts_args(train_ids, eval_ids, vocab_size, alpha):
-    if isinstance(vocab_size, bool) or not isinstance(vocab_size, (int, np.integer)) or vocab_size < 1:
-        raise ValueError(f"vocab_size: expected an integer >= 1, got {vocab_size!r}")
+    check_positive_int("vocab_size", vocab_size)
     if not alpha > 0:
         raise ValueError(f"alpha: expected a smoothing count > 0, got {alpha!r}")
     return (_check_ids(train_ids, vocab_size, "train_ids", 2),
@@ -198,8 +198,7 @@ class CharLM(nn.Module):
         super().__init__()
         for name, value in (("vocab_size", vocab_size), ("embed_size", embed_size),
                             ("hidden_size", hidden_size), ("num_layers", num_layers)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name}: expected an integer >= 1, got {value!r}")
+            check_positive_int(name, value)
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout: expected a probability in [0, 1), got {dropout!r}")
         self.vocab_size = vocab_size
@@ -229,8 +228,7 @@ class TextStream:
 
     def __init__(self, ids, batch_size: int, seq_len: int, device=None):
         for name, value in (("batch_size", batch_size), ("seq_len", seq_len)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name}: expected an integer >= 1, got {value!r}")
+            check_positive_int(name, value)
         ids = np.asarray(ids)
         if ids.ndim != 1 or ids.dtype.kind not in "iu":
             raise ValueError(f"ids: expected a 1-D integer array, got shape {ids.shape}, "

@@ -38,12 +38,7 @@ import math
 
 import torch
 from torch import nn
-
-
-def _check_size(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name}: expected an integer >= 1, got {value!r}")
-    return value
+from lstm_ref._validation import check_positive_int
 
 
 class LayerNormLSTMCell(nn.Module):
@@ -62,8 +57,8 @@ class LayerNormLSTMCell(nn.Module):
     def __init__(self, input_size: int, hidden_size: int, layer_norm: bool = True,
                  eps: float = 1e-5, *, dtype=None, device=None):
         super().__init__()
-        self.input_size = _check_size("input_size", input_size)
-        self.hidden_size = _check_size("hidden_size", hidden_size)
+        self.input_size = check_positive_int("input_size", input_size)
+        self.hidden_size = check_positive_int("hidden_size", hidden_size)
         self.layer_norm = bool(layer_norm)
         options = {"dtype": dtype, "device": device}
         gates = 4 * hidden_size
@@ -132,9 +127,9 @@ class LayerNormLSTM(nn.Module):
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  layer_norm: bool = True, eps: float = 1e-5, *, dtype=None, device=None):
         super().__init__()
-        self.input_size = _check_size("input_size", input_size)
-        self.hidden_size = _check_size("hidden_size", hidden_size)
-        self.num_layers = _check_size("num_layers", num_layers)
+        self.input_size = check_positive_int("input_size", input_size)
+        self.hidden_size = check_positive_int("hidden_size", hidden_size)
+        self.num_layers = check_positive_int("num_layers", num_layers)
         self.cells = nn.ModuleList(
             LayerNormLSTMCell(input_size if k == 0 else hidden_size, hidden_size, layer_norm, eps,
                               dtype=dtype, device=device)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
+from lstm_ref._validation import check_positive_int
 
 
 class TBPTTResult(NamedTuple):
@@ -34,8 +35,7 @@ def truncated_bptt(model, x, k: int, loss_fn: Callable, state=None) -> TBPTTResu
     Returns:
         :class:`TBPTTResult` ``(loss, grads, state)``; ``model.grads`` is set to ``grads``.
     """
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"k: expected an integer >= 1, got {k!r}")
+    check_positive_int("k", k)
     x = np.asarray(x)
     if x.ndim != 3:
         raise ValueError(f"x: expected a 3-D array (B, T, D), got shape {x.shape}")
