@@ -6,7 +6,6 @@ course root that holds a copy of ``nbgrader_config.py`` and of ``solutions/<assi
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -14,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+
+from lstm_ref.course.config import list_assignments, tool_environment
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = REPO_ROOT / "solutions"
@@ -23,14 +24,11 @@ SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 
 def assignment_ids() -> list[str]:
     """Every assignment in solutions/: a folder holding at least one notebook."""
-    return sorted(p.name for p in SOLUTIONS.iterdir()
-                  if p.is_dir() and any(p.glob("*.ipynb"))) if SOLUTIONS.is_dir() else []
+    return list_assignments(REPO_ROOT) if SOLUTIONS.is_dir() else []
 
 
 def nbgrader_env() -> dict:
-    env = dict(os.environ)
-    # nbgrader runs `alembic` from PATH: put this interpreter's bin/ first.
-    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    env = tool_environment()  # nbgrader runs `alembic` from PATH
     env.setdefault("OMP_NUM_THREADS", "1")
     env.setdefault("MPLBACKEND", "Agg")
     return env
