@@ -6,6 +6,7 @@ module only removes the plumbing around them.
 
 from __future__ import annotations
 
+import os
 import random
 import sys
 from collections import defaultdict
@@ -20,6 +21,47 @@ def get_device():
     import torch
 
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+SEED_ENV = "LSTM_COURSE_SEED"
+FULL_ENV = "LSTM_COURSE_FULL"
+
+
+def course_seed() -> int:
+    """The book's seed knob: the integer in ``LSTM_COURSE_SEED`` (0 when unset).
+
+    Every notebook derives all of its randomness (data, initialisation, batch order) from this
+    one number, so running a chapter with ``LSTM_COURSE_SEED=3`` repeats every experiment with
+    other draws; no conclusion the text states may depend on it.
+    """
+    raw = os.environ.get(SEED_ENV, "").strip()
+    if raw == "":
+        return 0
+    try:
+        seed = int(raw)
+    except ValueError:
+        raise ValueError(f"{SEED_ENV} must be a non-negative integer, got {raw!r}") from None
+    if seed < 0:
+        raise ValueError(f"{SEED_ENV} must be a non-negative integer, got {seed}")
+    return seed
+
+
+def derive_seed(*keys: int) -> int:
+    """A seed for one part of a notebook, mixed from :func:`course_seed` and integer ``keys``.
+
+    ``derive_seed(k)`` differs for every ``k`` and every course seed (NumPy's ``SeedSequence``
+    does the mixing), so "seed ``k`` of a comparison" is a new draw under each course seed
+    rather than the same few numbers shifted by one.
+    """
+    if any(not isinstance(k, (int, np.integer)) or k < 0 for k in keys):
+        raise ValueError(f"derive_seed takes non-negative integers, got {keys!r}")
+    state = np.random.SeedSequence([course_seed(), *map(int, keys)]).generate_state(1)[0]
+    return int(state) & 0x7FFFFFFF
+
+
+def full_config() -> bool:
+    """True when ``LSTM_COURSE_FULL=1``: the chapters' larger (GPU-sized) configurations."""
+    return os.environ.get(FULL_ENV) == "1"
 
 
 def set_seed(seed: int) -> np.random.Generator:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import nbformat
 
-from lstm_ref.course.config import list_assignments, tool_environment
+from lstm_course.config import list_assignments, tool_environment
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = REPO_ROOT / "solutions"

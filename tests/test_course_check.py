@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 def check(notebook: Path, *extra):
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    return subprocess.run([sys.executable, "-m", "lstm_ref.course", "check", str(notebook), *extra],
+    return subprocess.run([sys.executable, "-m", "lstm_course", "check", str(notebook), *extra],
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
 
 

@@ -26,7 +26,7 @@ TIMEOUT_S = 12
 def lstm_course(*args, cwd=None, timeout=600):
     env = dict(os.environ, OMP_NUM_THREADS="1", MPLBACKEND="Agg")
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    return subprocess.run([sys.executable, "-m", "lstm_ref.course", *map(str, args)], cwd=cwd or REPO,
+    return subprocess.run([sys.executable, "-m", "lstm_course", *map(str, args)], cwd=cwd or REPO,
                           env=env, capture_output=True, text=True, timeout=timeout)
 
 

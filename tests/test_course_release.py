@@ -16,7 +16,7 @@ import corpus  # noqa: E402
 
 def run(*args, cwd):
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    return subprocess.run([sys.executable, "-m", "lstm_ref.course", *map(str, args)], cwd=cwd, env=env,
+    return subprocess.run([sys.executable, "-m", "lstm_course", *map(str, args)], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=300)
 
 

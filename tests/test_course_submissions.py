@@ -12,8 +12,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from lstm_ref.course import integrity
-from lstm_ref.course.submissions import collect, extract_zip, find_notebook, safe_student_id
+from lstm_course import integrity
+from lstm_course.submissions import collect, extract_zip, find_notebook, safe_student_id
 
 
 def _zip(path: Path, entries: dict[str, str], links: dict[str, str] = ()) -> Path:
@@ -136,7 +136,7 @@ def test_outputs_are_capped_and_the_setup_cell_removed():
 
 
 def test_invalid_notebooks_are_explained_in_one_line(tmp_path):
-    from lstm_ref.course.grade_one import _notebook_problem
+    from lstm_course.grade_one import _notebook_problem
 
     (tmp_path / "cut.ipynb").write_text('{"cells": [ ')
     (tmp_path / "wrong.ipynb").write_text('{"cells": 3}')
@@ -149,7 +149,7 @@ def test_invalid_notebooks_are_explained_in_one_line(tmp_path):
 
 
 def test_deleted_read_only_cells_are_put_back_and_their_names_watched():
-    from lstm_ref.course.grade_one import _add_snapshots, _put_back_read_only_cells
+    from lstm_course.grade_one import _add_snapshots, _put_back_read_only_cells
 
     def cell(grade_id, source, **meta):
         return nbformat.v4.new_code_cell(source, metadata={"nbgrader": {"grade_id": grade_id, **meta}})

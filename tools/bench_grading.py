@@ -41,7 +41,7 @@ def main() -> int:
     for jobs in args.jobs:
         load_before = os.getloadavg()[0]
         started = time.monotonic()
-        done = subprocess.run([sys.executable, "-m", "lstm_ref.course", "grade", corpus.ASSIGNMENT,
+        done = subprocess.run([sys.executable, "-m", "lstm_course", "grade", corpus.ASSIGNMENT,
                                str(tmp / "class"), "--out", str(tmp / f"out-{jobs}"),
                                "--course-root", str(corpus.COURSE), "--jobs", str(jobs)],
                               env=env, capture_output=True, text=True)

@@ -174,8 +174,8 @@ def write_zip(archive: Path, folder: Path, *, evil: bool = True) -> Path:
 
 def release_notebook(tmp: Path) -> nbformat.NotebookNode:
     """The student version of ``tiny`` as nbgrader releases it (generated in a scratch course)."""
-    from lstm_ref.course.config import load_course_config, put_tools_on_path
-    from lstm_ref.course.scratch import build_template
+    from lstm_course.config import load_course_config, put_tools_on_path
+    from lstm_course.scratch import build_template
 
     put_tools_on_path()
     template = build_template(load_course_config(COURSE), COURSE / "solutions" / ASSIGNMENT,

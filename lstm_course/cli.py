@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from lstm_ref.course.config import UsageError, find_course_root
+from lstm_course.config import UsageError, find_course_root
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -43,15 +43,15 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "release":
-            from lstm_ref.course.release import release
+            from lstm_course.release import release
             release(find_course_root(args.course_root), [args.assignment] if args.assignment else None)
             return 0
         if args.command == "grade":
-            from lstm_ref.course.grade import grade
+            from lstm_course.grade import grade
             grade(find_course_root(args.course_root), args.assignment, args.submissions, args.out,
                   timeout=args.timeout, jobs=args.jobs, keep_scratch=args.keep_scratch)
             return 0
-        from lstm_ref.course.check import check
+        from lstm_course.check import check
         return check(args.notebook, timeout=args.timeout)
     except UsageError as error:
         print(f"lstm-course {args.command}: {error}", file=sys.stderr)

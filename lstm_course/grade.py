@@ -13,13 +13,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from lstm_ref.course import report
-from lstm_ref.course.config import (UsageError, cell_timeout, load_course_config, put_tools_on_path,
+from lstm_course import report
+from lstm_course.config import (UsageError, cell_timeout, load_course_config, put_tools_on_path,
                                     require_assignment)
-from lstm_ref.course.grade_one import RESULT_FILE, run_child
-from lstm_ref.course.parallel import Job, run_jobs
-from lstm_ref.course.scratch import build_template
-from lstm_ref.course.submissions import collect
+from lstm_course.grade_one import RESULT_FILE, run_child
+from lstm_course.parallel import Job, run_jobs
+from lstm_course.scratch import build_template
+from lstm_course.submissions import collect
 
 
 def _deadline(template) -> float:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import nbformat
 
-from lstm_ref.course.config import UsageError, put_tools_on_path
+from lstm_course.config import UsageError, put_tools_on_path
 
 
 def _graded_tests(nb) -> list[tuple[int, dict]]:

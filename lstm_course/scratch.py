@@ -15,8 +15,8 @@ from pathlib import Path
 
 import nbformat
 
-from lstm_ref.course import integrity
-from lstm_ref.course.config import scratch_config
+from lstm_course import integrity
+from lstm_course.config import scratch_config
 
 TEMPLATE_INFO = "template.json"
 

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from lstm_ref.course.config import (UsageError, list_assignments, load_course_config, require_assignment,
+from lstm_course.config import (UsageError, list_assignments, load_course_config, require_assignment,
                                     tool_environment)
 
 

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import nbformat
 
-from lstm_ref.course import integrity
-from lstm_ref.course.config import load_course_config, scratch_config
-from lstm_ref.course.parallel import adopt_orphans, kill_descendants
-from lstm_ref.course.scratch import Template, make_api, student_course
-from lstm_ref.course.submissions import Submission, find_notebook
+from lstm_course import integrity
+from lstm_course.config import load_course_config, scratch_config
+from lstm_course.parallel import adopt_orphans, kill_descendants
+from lstm_course.scratch import Template, make_api, student_course
+from lstm_course.submissions import Submission, find_notebook
 
 RESULT_FILE = "result.json"
 
