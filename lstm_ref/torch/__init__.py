@@ -14,10 +14,11 @@ The plumbing shared by all of them (parameters, layers, directions) is in ``stac
 the input checks in ``_checks.py``.
 """
 
+from lstm_ref.torch._checks import InputError
 from lstm_ref.torch.gru import GRU, gru_cell
 from lstm_ref.torch.lstm import LSTM, lstm_cell
 from lstm_ref.torch.peephole import PeepholeLSTM, peephole_lstm_cell
 from lstm_ref.torch.rnn import RNN, rnn_cell
 
-__all__ = ["RNN", "rnn_cell", "LSTM", "lstm_cell", "GRU", "gru_cell",
+__all__ = ["InputError", "RNN", "rnn_cell", "LSTM", "lstm_cell", "GRU", "gru_cell",
            "PeepholeLSTM", "peephole_lstm_cell"]

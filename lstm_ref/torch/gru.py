@@ -24,7 +24,6 @@ from __future__ import annotations
 from functools import partial
 
 import torch
-from torch import nn
 
 from lstm_ref.torch import stack
 
@@ -57,7 +56,7 @@ def gru_cell(x_t, h, W_ih, W_hh, b_ih, b_hh, reset_after=True):
     return (1 - update_gate) * candidate + update_gate * h
 
 
-class GRU(nn.Module):
+class GRU(stack.RecurrentBase):
     r"""A stacked, optionally bidirectional GRU, a drop-in for ``torch.nn.GRU``.
 
     For every layer and direction, at every step:
@@ -75,45 +74,45 @@ class GRU(nn.Module):
     :math:`n_t = \tanh(W_{xn} x_t + b_{xn} + W_{hn} (r_t \odot h_{t-1}) + b_{hn})`,
     same parameters, different function.
 
-    Args:
+    Args (``torch.nn.GRU``'s, in its order and with its defaults):
         input_size: ``D``. hidden_size: ``H``. num_layers: stacked layers.
+        bias: ``False`` drops ``bias_ih_l{k}`` and ``bias_hh_l{k}``.
+        batch_first: ``x`` is ``(B, T, D)`` rather than ``(T, B, D)`` (default).
+        dropout: probability of zeroing each output of every layer but the last, in training.
         bidirectional: also run a reversed copy and concatenate the outputs.
-        batch_first: ``x`` is ``(B, T, D)`` (default) rather than ``(T, B, D)``.
-        reset_after: where the reset gate acts (see above); ``True`` matches ``torch.nn.GRU``.
-        dtype, device: of the parameters.
+        device, dtype: of the parameters.
+        reset_after (keyword only, ours): where the reset gate acts (see above); ``True``
+            (default) matches ``torch.nn.GRU``.
 
     Parameters (as in ``torch.nn.GRU``): ``weight_ih_l{k}`` :math:`W_x` ``(3H, D_in)``,
     ``weight_hh_l{k}`` :math:`W_h` ``(3H, H)``, ``bias_ih_l{k}`` :math:`b_x` and
     ``bias_hh_l{k}`` :math:`b_h` ``(3H,)``, gate blocks stacked r, z, n;
     suffix ``_reverse`` for the backward direction.
 
-    Inputs: ``x``, ``h0``
-        x: ``(B, T, D)``. h0: ``(num_layers * num_directions, B, H)`` or ``None`` (zeros).
+    Inputs: ``input``, ``hx``
+        input: ``(T, B, D)``, ``(B, T, D)`` with ``batch_first``, ``(T, D)`` unbatched, or a
+        ``PackedSequence``. hx: ``(num_layers * num_directions, B, H)`` or ``None`` (zeros).
 
     Outputs: ``out``, ``h_n``
-        out: ``(B, T, num_directions * H)``, the last layer's :math:`h_t` for every ``t``.
+        out: ``(T, B, num_directions * H)`` (laid out as the input, a ``PackedSequence``
+        if the input is one), the last layer's :math:`h_t` for every ``t``.
         h_n: ``(num_layers * num_directions, B, H)``, the final hidden state of each layer
         and direction.
     """
 
-    def __init__(self, input_size, hidden_size, num_layers=1, bidirectional=False,
-                 batch_first=True, reset_after=True, *, dtype=None, device=None):
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
+                 dropout=0.0, bidirectional=False, device=None, dtype=None, *,
+                 reset_after=True):
         super().__init__()
-        self.input_size = input_size
-        self.hidden_size = hidden_size
-        self.num_layers = num_layers
-        self.bidirectional = bidirectional
-        self.batch_first = batch_first
+        self.mode = "GRU"
         self.reset_after = reset_after
-        stack.create_parameters(self, gate_count=3, dtype=dtype, device=device)
+        self.setup(input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                   bidirectional, proj_size=0, gate_count=3, dtype=dtype, device=device)
 
-    def reset_parameters(self):
-        stack.reset_parameters(self)
-
-    def forward(self, x, state=None):
+    def forward(self, input, hx=None):
         cell = partial(gru_cell, reset_after=self.reset_after)
-        initial = None if state is None else (state,)
-        out, (h_n,) = stack.run(self, x, initial, ("h0",), partial(stack.scan, cell))
+        initial = None if hx is None else (hx,)
+        out, (h_n,) = stack.run(self, input, initial, ("h0",), partial(stack.scan, cell))
         return out, h_n
 
     def extra_repr(self):

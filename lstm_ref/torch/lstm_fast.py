@@ -41,12 +41,16 @@ weights are doubled; and constants are 0-d tensors (a Python number is converted
 tensor on every call).
 
 Only device-agnostic tensor operations are used, so this runs on CUDA unchanged.
+
+The hand-written backward pass is itself differentiable: when autograd asks for the graph
+of the gradient (``create_graph=True``: double backward, ``gradgradcheck``), it
+differentiates the step loop it is given as ``reference`` instead, so higher-order
+gradients are exact too.
 """
 
 from __future__ import annotations
 
 import torch
-from torch.autograd.function import once_differentiable
 
 
 #: backward computes the local derivatives of this many steps at a time (one operation
@@ -55,24 +59,26 @@ BLOCK_STEPS = 16
 
 
 class LSTMLayer(torch.autograd.Function):
-    """One LSTM layer in one direction, time-major inside, batch-first at the edges.
+    """One LSTM layer in one direction, time-major as ``torch.nn``.
 
-    Inputs (of ``apply``): x ``(B, T, D)``, h0 and c0 ``(B, H)``, W_ih ``(4H, D)``,
-    W_hh ``(4H, H)``, b_ih and b_hh ``(4H,)``, reverse (bool).
+    Inputs (of ``apply``): x ``(T, B, D)``, h0 and c0 ``(B, H)``, W_ih ``(4H, D)``,
+    W_hh ``(4H, H)``, b_ih and b_hh ``(4H,)``, reverse (bool), and optionally reference:
+    the same layer as a plain step loop, ``reference(x, (h0, c0), weights, reverse=...)``
+    (e.g. ``partial(stack.scan, lstm_cell)``), differentiated when the backward pass must
+    itself be differentiable.
 
-    Outputs: out ``(B, T, H)``, h_n and c_n ``(B, H)``.
+    Outputs: out ``(T, B, H)`` (contiguous), h_n and c_n ``(B, H)``.
     """
 
     @staticmethod
-    def forward(ctx, x, h0, c0, W_ih, W_hh, b_ih, b_hh, reverse):
-        batch, steps, inputs = x.shape
+    def forward(ctx, x, h0, c0, W_ih, W_hh, b_ih, b_hh, reverse, reference=None):
+        steps, batch, inputs = x.shape
         hidden = h0.shape[1]
         two, minus_one = x.new_tensor(2.0), x.new_tensor(-1.0)
 
         # row t of step_inputs is z_t = [x_t, h_{t-1}]; row T holds h_T
         step_inputs = x.new_empty(steps + 1, batch, inputs + hidden)
-        x_steps = x.transpose(0, 1)
-        step_inputs[:steps, :, :inputs] = x_steps.flip(0) if reverse else x_steps
+        step_inputs[:steps, :, :inputs] = x.flip(0) if reverse else x
         step_inputs[0, :, inputs:] = h0
 
         # W_x, W_h and b_x + b_h with the candidate's rows doubled (tanh via sigmoid)
@@ -82,7 +88,7 @@ class LSTMLayer(torch.autograd.Function):
         # gates starts as the input's share of every gate for all steps (one product);
         # the loop adds W_h h_{t-1} in place and applies the activations
         gates = x.new_empty(steps, batch, 4 * hidden)
-        torch.addmm(bias, step_inputs[:steps, :, :inputs].reshape(steps * batch, -1), W_x.T,
+        torch.addmm(bias, step_inputs[:steps, :, :inputs].reshape(steps * batch, inputs), W_x.T,
                     out=gates.view(steps * batch, 4 * hidden))
         cells = x.new_empty(steps + 1, batch, hidden)      # c_0 .. c_T
         tanh_cells = x.new_empty(steps, batch, hidden)     # tanh(c_1) .. tanh(c_T)
@@ -102,19 +108,21 @@ class LSTMLayer(torch.autograd.Function):
             torch.tanh(cell_at[t + 1], out=tanh_cell_at[t])
             torch.mul(o_at[t], tanh_cell_at[t], out=hidden_at[t + 1])
 
-        ctx.save_for_backward(step_inputs, W_ih, W_hh, gates, cells, tanh_cells)
-        ctx.reverse = reverse
+        ctx.save_for_backward(step_inputs, gates, cells, tanh_cells,
+                              x, h0, c0, W_ih, W_hh, b_ih, b_hh)
+        ctx.reverse, ctx.reference = reverse, reference
         out = step_inputs[1:, :, inputs:]
-        out = (out.flip(0) if reverse else out).transpose(0, 1).contiguous()
+        out = (out.flip(0) if reverse else out).contiguous()
         return out, hidden_at[steps].clone(), cell_at[steps].clone()
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, grad_out, grad_h_n, grad_c_n):
-        step_inputs, W_ih, W_hh, gates, cells, tanh_cells = ctx.saved_tensors
+        if torch.is_grad_enabled():
+            # the gradient's own graph is wanted (create_graph=True)
+            return LSTMLayer.differentiable_backward(ctx, grad_out, grad_h_n, grad_c_n)
+        step_inputs, gates, cells, tanh_cells, _, _, _, W_ih, W_hh, _, _ = ctx.saved_tensors
         steps, batch, hidden = tanh_cells.shape
         inputs = W_ih.shape[1]
-        grad_out = grad_out.transpose(0, 1)                # time-major view, (T, B, H)
         if ctx.reverse:
             grad_out = grad_out.flip(0)
 
@@ -169,25 +177,47 @@ class LSTMLayer(torch.autograd.Function):
         grad_x = grad_W_ih = grad_W_hh = grad_bias = None
         if ctx.needs_input_grad[0]:
             grad_x = (flat_grad_pre @ W_ih).view(steps, batch, inputs)
-            grad_x = (grad_x.flip(0) if ctx.reverse else grad_x).transpose(0, 1)
+            grad_x = grad_x.flip(0) if ctx.reverse else grad_x
         if any(ctx.needs_input_grad[3:7]):
             # sum_t da_t z_t^T = [dW_x, dW_h] in one product
-            grad_weights = flat_grad_pre.T @ step_inputs[:steps].reshape(steps * batch, -1)
+            grad_weights = flat_grad_pre.T @ step_inputs[:steps].reshape(
+                steps * batch, inputs + hidden)
             grad_W_ih, grad_W_hh = grad_weights[:, :inputs], grad_weights[:, inputs:]
             grad_bias = flat_grad_pre.sum(dim=0)
-        return grad_x, grad_h, grad_c, grad_W_ih, grad_W_hh, grad_bias, grad_bias, None
+        return grad_x, grad_h, grad_c, grad_W_ih, grad_W_hh, grad_bias, grad_bias, None, None
+
+    @staticmethod
+    def differentiable_backward(ctx, grad_out, grad_h_n, grad_c_n):
+        """The backward pass as a graph: autograd through the step loop ``reference``."""
+        if ctx.reference is None:
+            raise RuntimeError("LSTMLayer: higher-order gradients need the step loop as "
+                               "`reference` (LSTMLayer.apply(..., reverse, reference))")
+        x, h0, c0, W_ih, W_hh, b_ih, b_hh = ctx.saved_tensors[4:]
+        inputs = (x, h0, c0, W_ih, W_hh, b_ih, b_hh)
+        wanted = [k for k, needed in enumerate(ctx.needs_input_grad[:7]) if needed]
+        with torch.enable_grad():
+            out, (h_n, c_n) = ctx.reference(x, (h0, c0), (W_ih, W_hh, b_ih, b_hh),
+                                            reverse=ctx.reverse)
+            grads = torch.autograd.grad((out, h_n, c_n), [inputs[k] for k in wanted],
+                                        (grad_out, grad_h_n, grad_c_n), create_graph=True,
+                                        allow_unused=True)
+        result = [None] * 9
+        for k, grad in zip(wanted, grads):
+            result[k] = torch.zeros_like(inputs[k]) if grad is None else grad
+        return tuple(result)
 
 
-def lstm_layer_fast(x, state, weights, reverse=False):
+def lstm_layer_fast(x, state, weights, reverse=False, reference=None):
     """One layer and direction, with the signature :func:`lstm_ref.torch.stack.run` expects.
 
     Inputs:
-        x: ``(B, T, D_in)``; state: ``(h0, c0)``, each ``(B, H)``;
-        weights: ``(W_ih, W_hh, b_ih, b_hh)``; reverse: run from the last step to the first.
+        x: ``(T, B, D_in)``; state: ``(h0, c0)``, each ``(B, H)``;
+        weights: ``(W_ih, W_hh, b_ih, b_hh)``; reverse: run from the last step to the first;
+        reference: the plain step loop, for higher-order gradients (see :class:`LSTMLayer`).
 
     Outputs:
-        out: ``(B, T, H)``; ``(h_n, c_n)``, each ``(B, H)``.
+        out: ``(T, B, H)``; ``(h_n, c_n)``, each ``(B, H)``.
     """
     h0, c0 = state
-    out, h_n, c_n = LSTMLayer.apply(x, h0, c0, *weights, reverse)
+    out, h_n, c_n = LSTMLayer.apply(x, h0, c0, *weights, reverse, reference)
     return out, (h_n, c_n)

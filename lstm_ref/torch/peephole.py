@@ -22,7 +22,6 @@ from __future__ import annotations
 from functools import partial
 
 import torch
-from torch import nn
 
 from lstm_ref.torch import stack
 from lstm_ref.torch._checks import check_state_pair
@@ -30,7 +29,7 @@ from lstm_ref.torch._checks import check_state_pair
 PEEPHOLE_WEIGHTS = ("weight_ci", "weight_cf", "weight_co")
 
 
-def peephole_lstm_cell(x_t, h, c, W_ih, W_hh, b_ih, b_hh, w_ci, w_cf, w_co):
+def peephole_lstm_cell(x_t, h, c, W_ih, W_hh, b_ih, b_hh, w_ci, w_cf, w_co, W_hr=None):
     r"""One peephole-LSTM step (equations in the module docstring).
 
     Inputs:
@@ -38,6 +37,7 @@ def peephole_lstm_cell(x_t, h, c, W_ih, W_hh, b_ih, b_hh, w_ci, w_cf, w_co):
         h, c: ``(B, H)``, the previous hidden and cell states :math:`h_{t-1}, c_{t-1}`.
         W_ih: ``(4H, D)``; W_hh: ``(4H, H)``; b_ih, b_hh: ``(4H,)``, blocks i, f, g, o.
         w_ci, w_cf, w_co: ``(H,)``, the diagonal peephole weights.
+        W_hr: ``None``, or a projection ``(P, H)`` of :math:`h_t` as in ``torch.nn.LSTM``.
 
     Outputs:
         h_t, c_t: ``(B, H)`` each.
@@ -50,10 +50,12 @@ def peephole_lstm_cell(x_t, h, c, W_ih, W_hh, b_ih, b_hh, w_ci, w_cf, w_co):
     cell_state = forget_gate * c + input_gate * candidate
     output_gate = torch.sigmoid(o + w_co * cell_state)
     hidden_state = output_gate * torch.tanh(cell_state)
+    if W_hr is not None:
+        hidden_state = hidden_state @ W_hr.T
     return hidden_state, cell_state
 
 
-class PeepholeLSTM(nn.Module):
+class PeepholeLSTM(stack.RecurrentBase):
     r"""A stacked, optionally bidirectional peephole LSTM (no ``torch.nn`` equivalent).
 
     For every layer and direction, at every step:
@@ -69,11 +71,14 @@ class PeepholeLSTM(nn.Module):
         h_t &= o_t \odot \tanh(c_t)
         \end{aligned}
 
-    Args:
+    Args (those of ``torch.nn.LSTM``, in its order and with its defaults):
         input_size: ``D``. hidden_size: ``H``. num_layers: stacked layers.
+        bias: ``False`` drops ``bias_ih_l{k}`` and ``bias_hh_l{k}``.
+        batch_first: ``x`` is ``(B, T, D)`` rather than ``(T, B, D)`` (default).
+        dropout: probability of zeroing each output of every layer but the last, in training.
         bidirectional: also run a reversed copy and concatenate the outputs.
-        batch_first: ``x`` is ``(B, T, D)`` (default) rather than ``(T, B, D)``.
-        dtype, device: of the parameters.
+        proj_size: ``P > 0`` projects :math:`h_t` to ``P`` features (``weight_hr_l{k}``).
+        device, dtype: of the parameters.
 
     Parameters: those of ``torch.nn.LSTM`` (``weight_ih_l{k}``, ``weight_hh_l{k}``,
     ``bias_ih_l{k}``, ``bias_hh_l{k}``, gate blocks i, f, g, o) plus the peephole vectors
@@ -81,36 +86,32 @@ class PeepholeLSTM(nn.Module):
     ``weight_co_l{k}`` :math:`w_{co}`, each ``(H,)``; suffix ``_reverse`` for the backward
     direction. All are initialised ~ U(-1/sqrt(H), 1/sqrt(H)).
 
-    Inputs: ``x``, ``(h0, c0)``
-        x: ``(B, T, D)``. h0, c0: ``(num_layers * num_directions, B, H)``; the pair may be
-        ``None`` (zeros, created on ``x``'s device with ``x``'s dtype).
+    Inputs: ``input``, ``(h0, c0)``, as :class:`lstm_ref.torch.LSTM`'s
+        input: ``(T, B, D)``, ``(B, T, D)`` with ``batch_first``, ``(T, D)`` unbatched, or a
+        ``PackedSequence``. h0, c0: ``(num_layers * num_directions, B, H)``; the pair may be
+        ``None`` (zeros, created on the input's device with its dtype).
 
     Outputs: ``out``, ``(h_n, c_n)``
-        out: ``(B, T, num_directions * H)``, the last layer's :math:`h_t` for every ``t``.
+        out: ``(T, B, num_directions * H)`` (laid out as the input), the last layer's
+        :math:`h_t` for every ``t``.
         h_n, c_n: ``(num_layers * num_directions, B, H)``.
     """
 
-    def __init__(self, input_size, hidden_size, num_layers=1, bidirectional=False,
-                 batch_first=True, *, dtype=None, device=None):
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
+                 dropout=0.0, bidirectional=False, proj_size=0, device=None, dtype=None):
         super().__init__()
-        self.input_size = input_size
-        self.hidden_size = hidden_size
-        self.num_layers = num_layers
-        self.bidirectional = bidirectional
-        self.batch_first = batch_first
-        stack.create_parameters(self, gate_count=4, vector_names=PEEPHOLE_WEIGHTS,
-                                dtype=dtype, device=device)
+        self.mode = "LSTM"
+        self.setup(input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                   bidirectional, proj_size, gate_count=4, vector_names=PEEPHOLE_WEIGHTS,
+                   dtype=dtype, device=device)
 
-    def reset_parameters(self):
-        stack.reset_parameters(self)
-
-    def forward(self, x, state=None):
-        if state is not None:
-            state = check_state_pair(state)
-        out, (h_n, c_n) = stack.run(self, x, state, ("h0", "c0"),
-                                    partial(stack.scan, peephole_lstm_cell),
-                                    weight_names=stack.BASE_WEIGHTS + PEEPHOLE_WEIGHTS)
+    def forward(self, input, hx=None):
+        if hx is not None:
+            hx = check_state_pair(hx)
+        weight_names = (stack.BASE_WEIGHTS + PEEPHOLE_WEIGHTS
+                        + (("weight_hr",) if self.proj_size else ()))
+        out, (h_n, c_n) = stack.run(self, input, hx, ("h0", "c0"),
+                                    partial(stack.scan, peephole_lstm_cell), weight_names,
+                                    state_sizes=(self.proj_size or self.hidden_size,
+                                                 self.hidden_size))
         return out, (h_n, c_n)
-
-    def extra_repr(self):
-        return stack.extra_repr(self)

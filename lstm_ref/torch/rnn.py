@@ -16,7 +16,6 @@ from __future__ import annotations
 from functools import partial
 
 import torch
-from torch import nn
 
 from lstm_ref.torch import stack
 
@@ -38,7 +37,7 @@ def rnn_cell(x_t, h, W_ih, W_hh, b_ih, b_hh, nonlinearity="tanh"):
     return NONLINEARITIES[nonlinearity](x_t @ W_ih.T + b_ih + h @ W_hh.T + b_hh)
 
 
-class RNN(nn.Module):
+class RNN(stack.RecurrentBase):
     r"""A stacked, optionally bidirectional vanilla RNN, a drop-in for ``torch.nn.RNN``.
 
     For every layer and direction, at every step:
@@ -48,49 +47,44 @@ class RNN(nn.Module):
         h_t = \phi\left(W_x x_t + b_x + W_h h_{t-1} + b_h\right)
 
     where :math:`x_t` is the network input for layer 0 and the previous layer's output
-    (both directions concatenated) above it.
+    (both directions concatenated, with dropout in training) above it.
 
-    Args:
+    Args (``torch.nn.RNN``'s, in its order and with its defaults):
         input_size: ``D``. hidden_size: ``H``. num_layers: stacked layers.
-        bidirectional: also run a reversed copy and concatenate the outputs.
-        batch_first: ``x`` is ``(B, T, D)`` (default) rather than ``(T, B, D)``.
         nonlinearity: ``"tanh"`` (default) or ``"relu"``.
-        dtype, device: of the parameters.
+        bias: ``False`` drops ``bias_ih_l{k}`` and ``bias_hh_l{k}``.
+        batch_first: ``x`` is ``(B, T, D)`` rather than ``(T, B, D)`` (default).
+        dropout: probability of zeroing each output of every layer but the last, in training.
+        bidirectional: also run a reversed copy and concatenate the outputs.
+        device, dtype: of the parameters.
 
     Parameters (as in ``torch.nn.RNN``): ``weight_ih_l{k}`` :math:`W_x` ``(H, D_in)``,
     ``weight_hh_l{k}`` :math:`W_h` ``(H, H)``, ``bias_ih_l{k}`` :math:`b_x` and
     ``bias_hh_l{k}`` :math:`b_h` ``(H,)``; suffix ``_reverse`` for the backward direction.
 
-    Inputs: ``x``, ``h0``
-        x: ``(B, T, D)``. h0: ``(num_layers * num_directions, B, H)`` or ``None`` (zeros).
+    Inputs: ``input``, ``hx``
+        input: ``(T, B, D)``, ``(B, T, D)`` with ``batch_first``, ``(T, D)`` unbatched, or a
+        ``PackedSequence``. hx: ``(num_layers * num_directions, B, H)`` or ``None`` (zeros).
 
     Outputs: ``out``, ``h_n``
-        out: ``(B, T, num_directions * H)``, the last layer's :math:`h_t` for every ``t``.
+        out: ``(T, B, num_directions * H)`` (laid out as the input, a ``PackedSequence``
+        if the input is one), the last layer's :math:`h_t` for every ``t``.
         h_n: ``(num_layers * num_directions, B, H)``, the final hidden state of each layer
         and direction.
     """
 
-    def __init__(self, input_size, hidden_size, num_layers=1, bidirectional=False,
-                 batch_first=True, nonlinearity="tanh", *, dtype=None, device=None):
+    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
+                 batch_first=False, dropout=0.0, bidirectional=False, device=None, dtype=None):
         super().__init__()
         if nonlinearity not in NONLINEARITIES:
             raise ValueError(f"expected nonlinearity 'tanh' or 'relu', got {nonlinearity!r}")
-        self.input_size = input_size
-        self.hidden_size = hidden_size
-        self.num_layers = num_layers
-        self.bidirectional = bidirectional
-        self.batch_first = batch_first
         self.nonlinearity = nonlinearity
-        stack.create_parameters(self, gate_count=1, dtype=dtype, device=device)
+        self.mode = "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
+        self.setup(input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                   bidirectional, proj_size=0, gate_count=1, dtype=dtype, device=device)
 
-    def reset_parameters(self):
-        stack.reset_parameters(self)
-
-    def forward(self, x, state=None):
+    def forward(self, input, hx=None):
         cell = partial(rnn_cell, nonlinearity=self.nonlinearity)
-        initial = None if state is None else (state,)
-        out, (h_n,) = stack.run(self, x, initial, ("h0",), partial(stack.scan, cell))
+        initial = None if hx is None else (hx,)
+        out, (h_n,) = stack.run(self, input, initial, ("h0",), partial(stack.scan, cell))
         return out, h_n
-
-    def extra_repr(self):
-        return stack.extra_repr(self) + f", nonlinearity={self.nonlinearity!r}"
