@@ -116,7 +116,7 @@ def cpu_benchmark(batch=32, steps=100, inputs=64, hidden=128, rounds=7, seed=0) 
     """lstm_ref.numpy.LSTM and lstm_ref.torch.LSTM against torch.nn.LSTM on the CPU."""
     torch.manual_seed(seed)
     reference = torch.nn.LSTM(inputs, hidden, batch_first=True)
-    ours = lstm_torch.LSTM(inputs, hidden)
+    ours = lstm_torch.LSTM(inputs, hidden, batch_first=True)
     ours.load_state_dict(reference.state_dict())
     x = torch.randn(batch, steps, inputs)
     candidates = {"torch.nn.LSTM": torch_step(reference, x),
@@ -139,7 +139,7 @@ def cuda_benchmark(batch=64, steps=100, inputs=512, hidden=512, rounds=7, seed=0
     """lstm_ref.torch.LSTM against cuDNN's torch.nn.LSTM on the GPU."""
     torch.manual_seed(seed)
     reference = torch.nn.LSTM(inputs, hidden, batch_first=True, device="cuda")
-    ours = lstm_torch.LSTM(inputs, hidden, device="cuda")
+    ours = lstm_torch.LSTM(inputs, hidden, batch_first=True, device="cuda")
     ours.load_state_dict(reference.state_dict())
     x = torch.randn(batch, steps, inputs, device="cuda")
     candidates = {"torch.nn.LSTM": torch_step(reference, x),

@@ -49,7 +49,7 @@ class DropoutCharLM(nn.Module):
             raise ValueError(f"dropout: expected a probability in [0, 1), got {dropout!r}")
         self.embedding = nn.Embedding(vocab_size, embed_size)
         layer = (lambda d: LayerNormLSTM(d, hidden_size)) if layer_norm else \
-            (lambda d: LSTM(d, hidden_size))
+            (lambda d: LSTM(d, hidden_size, batch_first=True))
         self.layers = nn.ModuleList(layer(embed_size if k == 0 else hidden_size)
                                     for k in range(num_layers))
         self.dropout = nn.Dropout(dropout)

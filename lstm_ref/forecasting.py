@@ -266,7 +266,7 @@ class Forecaster(nn.Module):
         super().__init__()
         self.horizon = _positive_int("horizon", horizon)
         self.relative = relative
-        self.lstm = LSTM(input_size, hidden_size, num_layers=num_layers)
+        self.lstm = LSTM(input_size, hidden_size, num_layers=num_layers, batch_first=True)
         self.head = nn.Linear(hidden_size, horizon)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -203,7 +203,7 @@ class CharLM(nn.Module):
             raise ValueError(f"dropout: expected a probability in [0, 1), got {dropout!r}")
         self.vocab_size = vocab_size
         self.embedding = nn.Embedding(vocab_size, embed_size)
-        self.lstm = LSTM(embed_size, hidden_size, num_layers=num_layers)
+        self.lstm = LSTM(embed_size, hidden_size, num_layers=num_layers, batch_first=True)
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(hidden_size, vocab_size)
 

@@ -49,9 +49,9 @@ class Seq2Seq(nn.Module):
                  num_layers: int = 1):
         super().__init__()
         self.source_embedding = nn.Embedding(source_vocab, embed_size)
-        self.encoder = LSTM(embed_size, hidden_size, num_layers=num_layers)
+        self.encoder = LSTM(embed_size, hidden_size, num_layers=num_layers, batch_first=True)
         self.target_embedding = nn.Embedding(target_vocab, embed_size)
-        self.decoder = LSTM(embed_size, hidden_size, num_layers=num_layers)
+        self.decoder = LSTM(embed_size, hidden_size, num_layers=num_layers, batch_first=True)
         self.head = nn.Linear(hidden_size, target_vocab)
 
     @staticmethod

@@ -41,7 +41,7 @@ def make_body(kind: str, input_size: int, hidden_size: int, num_layers: int = 1,
     from lstm_ref import torch as ref
 
     sizes = dict(input_size=input_size, hidden_size=hidden_size, num_layers=num_layers,
-                 bidirectional=bidirectional)
+                 bidirectional=bidirectional, batch_first=True)
     builders = {
         "rnn": lambda: ref.RNN(**sizes),
         "lstm": lambda: ref.LSTM(**sizes, fast=False),

@@ -92,8 +92,8 @@ class LSTMClassifier(nn.Module):
             raise ValueError(f"pooling must be 'last' or 'mean', got {pooling!r}")
         self.pooling = pooling
         self.embedding = nn.Embedding(vocab_size, embed_size, padding_idx=0)
-        self.forward_lstm = LSTM(embed_size, hidden_size)
-        self.backward_lstm = LSTM(embed_size, hidden_size) if bidirectional else None
+        self.forward_lstm = LSTM(embed_size, hidden_size, batch_first=True)
+        self.backward_lstm = LSTM(embed_size, hidden_size, batch_first=True) if bidirectional else None
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(hidden_size * (2 if bidirectional else 1), num_classes)
 

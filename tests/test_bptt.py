@@ -17,7 +17,7 @@ matplotlib.use("Agg")
 
 def _lstm(seed=0):
     torch.manual_seed(seed)
-    return LSTM(3, 5, dtype=torch.float64)
+    return LSTM(3, 5, batch_first=True, dtype=torch.float64)
 
 
 def test_truncated_forward_keeps_the_forward_pass():

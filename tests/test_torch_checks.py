@@ -1,4 +1,8 @@
-"""Bad input to lstm_ref.torch models raises ValueError naming what was expected and given."""
+"""Bad input to lstm_ref.torch models raises an error naming what was expected and given.
+
+The error is an ``lstm_ref.torch.InputError``: both a ``ValueError`` (the NumPy models'
+convention) and a ``RuntimeError`` (what ``torch.nn`` raises), so either ``except`` works.
+"""
 
 from functools import partial
 
@@ -28,18 +32,23 @@ def initial_state(n_state, shape, dtype=torch.float32):
 @pytest.fixture(params=sorted(MODELS))
 def model_and_states(request):
     model_class, n_state = MODELS[request.param]
-    return model_class(D, H, num_layers=2, bidirectional=True), n_state
+    return model_class(D, H, num_layers=2, bidirectional=True, batch_first=True), n_state
+
+
+def test_errors_are_value_and_runtime_errors():
+    assert issubclass(ours.InputError, ValueError) and issubclass(ours.InputError, RuntimeError)
 
 
 def test_wrong_rank(model_and_states):
     model, _ = model_and_states
-    with pytest.raises(ValueError, match=r"rank 3.*\(B, T, D\).*got rank 2 with shape \(3, 4\)"):
-        model(torch.zeros(T, D))
+    with pytest.raises(ours.InputError,
+                       match=r"rank 3.*\(B, T, D\).*rank 2.*got rank 1 with shape \(4,\)"):
+        model(torch.zeros(D))
 
 
 def test_wrong_feature_size(model_and_states):
     model, _ = model_and_states
-    with pytest.raises(ValueError, match=r"input_size == 4.*got x.shape = \(2, 3, 7\)"):
+    with pytest.raises(RuntimeError, match=r"input_size == 4.*got input of shape \(2, 3, 7\)"):
         model(torch.zeros(B, T, 7))
 
 
@@ -63,7 +72,7 @@ def test_not_a_tensor(model_and_states):
 
 def test_empty_sequence(model_and_states):
     model, _ = model_and_states
-    with pytest.raises(ValueError, match=r"at least one time step.*\(2, 0, 4\)"):
+    with pytest.raises(ValueError, match=r"at least one time step.*got input of shape \(2, 0, 4\)"):
         model(torch.zeros(B, 0, D))
 
 
@@ -90,7 +99,7 @@ def test_state_dtype_mismatch(model_and_states):
 
 
 def test_time_major_layout_is_named():
-    model = ours.RNN(D, H, batch_first=False)
+    model = ours.RNN(D, H)
     with pytest.raises(ValueError, match=r"\(T, B, D\)"):
         model(torch.zeros(D))
 
@@ -105,7 +114,7 @@ def test_lstm_state_must_be_a_pair(model_class):
 
 
 def test_c0_shape_is_checked_too():
-    model = ours.LSTM(D, H)
+    model = ours.LSTM(D, H, batch_first=True)
     with pytest.raises(ValueError, match=r"c0 of shape \(1, 2, 5\).*got \(1, 2, 4\)"):
         model(torch.zeros(B, T, D), (torch.zeros(1, B, H), torch.zeros(1, B, H - 1)))
 

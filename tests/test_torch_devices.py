@@ -16,15 +16,15 @@ import lstm_ref.torch as ours
 
 B, T, D, H = 3, 7, 4, 6
 
-# name: (constructor, number of state tensors)
+# name: (constructor, number of state tensors); batch-first inputs (B, T, D) here
 MODELS = {
-    "RNN": (ours.RNN, 1),
-    "RNN_relu": (partial(ours.RNN, nonlinearity="relu"), 1),
-    "LSTM": (ours.LSTM, 2),
-    "LSTM_plain": (partial(ours.LSTM, fast=False), 2),
-    "GRU": (ours.GRU, 1),
-    "GRU_classic": (partial(ours.GRU, reset_after=False), 1),
-    "PeepholeLSTM": (ours.PeepholeLSTM, 2),
+    "RNN": (partial(ours.RNN, batch_first=True), 1),
+    "RNN_relu": (partial(ours.RNN, nonlinearity="relu", batch_first=True), 1),
+    "LSTM": (partial(ours.LSTM, batch_first=True), 2),
+    "LSTM_plain": (partial(ours.LSTM, fast=False, batch_first=True), 2),
+    "GRU": (partial(ours.GRU, batch_first=True), 1),
+    "GRU_classic": (partial(ours.GRU, reset_after=False, batch_first=True), 1),
+    "PeepholeLSTM": (partial(ours.PeepholeLSTM, batch_first=True), 2),
 }
 
 requires_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
@@ -89,7 +89,7 @@ def test_cuda_matches_cpu(name, with_state):
 @requires_cuda
 def test_cuda_lstm_matches_cudnn_float32():
     torch.manual_seed(0)
-    model = ours.LSTM(D, H, 2, True, device="cuda")
+    model = ours.LSTM(D, H, 2, bidirectional=True, batch_first=True, device="cuda")
     reference = torch.nn.LSTM(D, H, 2, bidirectional=True, batch_first=True, device="cuda")
     reference.load_state_dict(model.state_dict())
     x = torch.randn(B, T, D, device="cuda")
@@ -97,3 +97,34 @@ def test_cuda_lstm_matches_cudnn_float32():
     ref_out, (ref_h_n, ref_c_n) = reference(x)
     for value, ref_value in ((out, ref_out), (h_n, ref_h_n), (c_n, ref_c_n)):
         torch.testing.assert_close(value, ref_value, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.cuda
+@requires_cuda
+@pytest.mark.parametrize("name,options", [
+    ("LSTM", {"proj_size": 3, "num_layers": 2, "bidirectional": True}),
+    ("LSTM", {"bias": False, "num_layers": 2}),
+    ("GRU", {"num_layers": 2, "bidirectional": True}),
+    ("RNN", {"nonlinearity": "relu", "bidirectional": True}),
+])
+def test_cuda_packed_and_unbatched_inputs_match_cudnn(name, options):
+    """torch.nn's inputs (time-major, packed with unsorted lengths, unbatched) on the GPU."""
+    from torch.nn.utils.rnn import pack_padded_sequence
+
+    torch.manual_seed(0)
+    reference = getattr(torch.nn, name)(D, H, **options, device="cuda")
+    model = getattr(ours, name)(D, H, **options, device="cuda")
+    model.load_state_dict(reference.state_dict())
+    x = torch.randn(T, B, D, device="cuda")
+    packed = pack_padded_sequence(x, torch.tensor([4, T, 2]), enforce_sorted=False)
+    for given in (x, packed, x[:, 0]):
+        out, final = model(given)
+        ref_out, ref_final = reference(given)
+        if not isinstance(out, torch.Tensor):
+            out, ref_out = out.data, ref_out.data
+        assert out.is_cuda and out.is_contiguous()
+        torch.testing.assert_close(out, ref_out, rtol=1e-4, atol=1e-5)
+        finals = final if isinstance(final, tuple) else (final,)
+        ref_finals = ref_final if isinstance(ref_final, tuple) else (ref_final,)
+        for value, ref_value in zip(finals, ref_finals):
+            torch.testing.assert_close(value, ref_value, rtol=1e-4, atol=1e-5)

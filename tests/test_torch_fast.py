@@ -11,8 +11,10 @@ B, T, D, H = 3, 6, 4, 5
 
 def fast_and_plain(num_layers, bidirectional, dtype):
     torch.manual_seed(0)
-    fast = ours.LSTM(D, H, num_layers, bidirectional, dtype=dtype)
-    plain = ours.LSTM(D, H, num_layers, bidirectional, dtype=dtype, fast=False)
+    fast = ours.LSTM(D, H, num_layers, bidirectional=bidirectional, batch_first=True,
+                     dtype=dtype)
+    plain = ours.LSTM(D, H, num_layers, bidirectional=bidirectional, batch_first=True,
+                      dtype=dtype, fast=False)
     plain.load_state_dict(fast.state_dict())
     return fast, plain
 
@@ -60,15 +62,15 @@ def test_fast_layer_passes_gradcheck(reverse):
         return torch.randn(*shape, generator=generator, dtype=torch.float64,
                            requires_grad=True)
 
-    inputs = (leaf(2, 4, 3), leaf(2, 3), leaf(2, 3), leaf(12, 3), leaf(12, 3), leaf(12),
-              leaf(12))
+    inputs = (leaf(4, 2, 3), leaf(2, 3), leaf(2, 3), leaf(12, 3), leaf(12, 3), leaf(12),
+              leaf(12))                                  # x is time-major (T, B, D)
     assert torch.autograd.gradcheck(lambda *a: LSTMLayer.apply(*a, reverse), inputs)
 
 
 def test_fast_path_large_pre_activations_stay_finite():
     """tanh through 2 sigmoid(2a) - 1 must saturate cleanly, not overflow to nan."""
     torch.manual_seed(0)
-    model = ours.LSTM(D, H)
+    model = ours.LSTM(D, H, batch_first=True)
     with torch.no_grad():
         for parameter in model.parameters():
             parameter.mul_(200)
@@ -76,7 +78,7 @@ def test_fast_path_large_pre_activations_stay_finite():
     out, (h_n, c_n) = model(x)
     assert torch.isfinite(out).all() and torch.isfinite(c_n).all()
     assert out.abs().max() <= 1
-    plain = ours.LSTM(D, H, fast=False)
+    plain = ours.LSTM(D, H, batch_first=True, fast=False)
     plain.load_state_dict(model.state_dict())
     torch.testing.assert_close(out, plain(x)[0], rtol=1e-5, atol=1e-5)
 

@@ -25,7 +25,8 @@ def build(kind, num_layers, bidirectional, **options):
         "lstm": (ours.LSTM, torch.nn.LSTM, {}),
         "gru": (ours.GRU, torch.nn.GRU, {}),
     }[kind]
-    model = ours_class(D, H, num_layers, bidirectional, dtype=torch.float64,
+    options = {"batch_first": True, **options}
+    model = ours_class(D, H, num_layers, bidirectional=bidirectional, dtype=torch.float64,
                        **torch_options, **options)
     reference = torch_class(D, H, num_layers, bidirectional=bidirectional, batch_first=True,
                             dtype=torch.float64, **torch_options)

@@ -41,14 +41,15 @@ def gradcheck_model(model, n_state):
 
 @pytest.mark.parametrize("num_layers,bidirectional", [(1, False), (2, True)])
 def test_classic_gru_passes_gradcheck(num_layers, bidirectional):
-    model = ours.GRU(D, H, num_layers, bidirectional, reset_after=False, dtype=torch.float64)
+    model = ours.GRU(D, H, num_layers, bidirectional=bidirectional, batch_first=True,
+                     reset_after=False, dtype=torch.float64)
     gradcheck_model(model, 1)
 
 
 def test_classic_gru_differs_from_pytorch_gru_on_the_same_parameters():
     torch.manual_seed(0)
-    classic = ours.GRU(D, H, reset_after=False, dtype=torch.float64)
-    pytorch_form = ours.GRU(D, H, dtype=torch.float64)
+    classic = ours.GRU(D, H, batch_first=True, reset_after=False, dtype=torch.float64)
+    pytorch_form = ours.GRU(D, H, batch_first=True, dtype=torch.float64)
     pytorch_form.load_state_dict(classic.state_dict())
     reference = torch.nn.GRU(D, H, batch_first=True, dtype=torch.float64)
     reference.load_state_dict(classic.state_dict())
@@ -73,12 +74,13 @@ def test_classic_gru_differs_from_pytorch_gru_on_the_same_parameters():
 
 @pytest.mark.parametrize("num_layers,bidirectional", [(1, False), (2, True)])
 def test_peephole_passes_gradcheck(num_layers, bidirectional):
-    model = ours.PeepholeLSTM(D, H, num_layers, bidirectional, dtype=torch.float64)
+    model = ours.PeepholeLSTM(D, H, num_layers, bidirectional=bidirectional, batch_first=True,
+                              dtype=torch.float64)
     gradcheck_model(model, 2)
 
 
 def test_peephole_parameters_are_lstm_parameters_plus_three_vectors():
-    peephole = ours.PeepholeLSTM(D, H, 2, True)
+    peephole = ours.PeepholeLSTM(D, H, 2, bidirectional=True)
     lstm_names = set(torch.nn.LSTM(D, H, 2, bidirectional=True).state_dict())
     peephole_names = set(peephole.state_dict())
     assert lstm_names <= peephole_names
@@ -90,7 +92,8 @@ def test_peephole_parameters_are_lstm_parameters_plus_three_vectors():
 
 def test_peephole_with_zero_peepholes_is_the_lstm():
     torch.manual_seed(0)
-    peephole = ours.PeepholeLSTM(D, H, 2, True, dtype=torch.float64)
+    peephole = ours.PeepholeLSTM(D, H, 2, bidirectional=True, batch_first=True,
+                                 dtype=torch.float64)
     with torch.no_grad():
         for name, parameter in peephole.named_parameters():
             if name.startswith(("weight_ci", "weight_cf", "weight_co")):
@@ -113,7 +116,7 @@ def test_peephole_with_zero_peepholes_is_the_lstm():
 def test_peephole_output_gate_looks_at_the_new_cell_state():
     """Hand-computed single step: o_t must use c_t, i_t and f_t must use c_{t-1}."""
     torch.manual_seed(1)
-    model = ours.PeepholeLSTM(D, H, dtype=torch.float64)
+    model = ours.PeepholeLSTM(D, H, batch_first=True, dtype=torch.float64)
     x = torch.randn(B, 1, D, dtype=torch.float64)
     h0 = torch.randn(1, B, H, dtype=torch.float64)
     c0 = torch.randn(1, B, H, dtype=torch.float64)
@@ -136,7 +139,8 @@ def test_peephole_agrees_with_numpy_backend(num_layers, bidirectional):
     if not hasattr(numpy_backend, "PeepholeLSTM"):
         pytest.skip("lstm_ref.numpy.PeepholeLSTM does not exist yet")
     torch.manual_seed(4)
-    model = ours.PeepholeLSTM(D, H, num_layers, bidirectional, dtype=torch.float64)
+    model = ours.PeepholeLSTM(D, H, num_layers, bidirectional=bidirectional, batch_first=True,
+                              dtype=torch.float64)
     reference = numpy_backend.PeepholeLSTM(D, H, num_layers=num_layers,
                                            bidirectional=bidirectional)
     reference.load_state_dict({k: v.detach().numpy().copy()
