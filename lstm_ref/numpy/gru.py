@@ -5,11 +5,11 @@ Gate blocks r, z, n stacked in ``W_ih`` (3H, D) and ``W_hh`` (3H, H), as in
 
 .. math::
 
-    r_t &= \sigma(W_{ir} x_t + b_{ir} + W_{hr} h_{t-1} + b_{hr}) \\
-    z_t &= \sigma(W_{iz} x_t + b_{iz} + W_{hz} h_{t-1} + b_{hz}) \\
-    n_t &= \tanh(W_{in} x_t + b_{in} + r_t \odot (W_{hn} h_{t-1} + b_{hn}))
+    r_t &= \sigma(W_{xr} x_t + b_{xr} + W_{hr} h_{t-1} + b_{hr}) \\
+    z_t &= \sigma(W_{xz} x_t + b_{xz} + W_{hz} h_{t-1} + b_{hz}) \\
+    n_t &= \tanh(W_{xn} x_t + b_{xn} + r_t \odot (W_{hn} h_{t-1} + b_{hn}))
         \quad\text{(reset_after=True: PyTorch, cuDNN)} \\
-    n_t &= \tanh(W_{in} x_t + b_{in} + W_{hn} (r_t \odot h_{t-1}) + b_{hn})
+    n_t &= \tanh(W_{xn} x_t + b_{xn} + W_{hn} (r_t \odot h_{t-1}) + b_{hn})
         \quad\text{(reset_after=False: Cho et al., 2014)} \\
     h_t &= (1 - z_t) \odot n_t + z_t \odot h_{t-1}
 
@@ -202,7 +202,7 @@ class GRU(RecurrentStack):
     .. math::
 
         r_t, z_t = \sigma(\dots),\;
-        n_t = \tanh(W_{in} x_t + b_{in} + r_t \odot (W_{hn} h_{t-1} + b_{hn})),\;
+        n_t = \tanh(W_{xn} x_t + b_{xn} + r_t \odot (W_{hn} h_{t-1} + b_{hn})),\;
         h_t = (1 - z_t) \odot n_t + z_t \odot h_{t-1}
 
     Args:

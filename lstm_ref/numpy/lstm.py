@@ -6,10 +6,10 @@ blocks i, f, g, o.
 
 .. math::
 
-    i_t &= \sigma(W_{ii} x_t + b_{ii} + W_{hi} h_{t-1} + b_{hi}) \\
-    f_t &= \sigma(W_{if} x_t + b_{if} + W_{hf} h_{t-1} + b_{hf}) \\
-    g_t &= \tanh(W_{ig} x_t + b_{ig} + W_{hg} h_{t-1} + b_{hg}) \\
-    o_t &= \sigma(W_{io} x_t + b_{io} + W_{ho} h_{t-1} + b_{ho}) \\
+    i_t &= \sigma(W_{xi} x_t + b_{xi} + W_{hi} h_{t-1} + b_{hi}) \\
+    f_t &= \sigma(W_{xf} x_t + b_{xf} + W_{hf} h_{t-1} + b_{hf}) \\
+    g_t &= \tanh(W_{xg} x_t + b_{xg} + W_{hg} h_{t-1} + b_{hg}) \\
+    o_t &= \sigma(W_{xo} x_t + b_{xo} + W_{ho} h_{t-1} + b_{ho}) \\
     c_t &= f_t \odot c_{t-1} + i_t \odot g_t \\
     h_t &= o_t \odot \tanh(c_t)
 
@@ -41,7 +41,7 @@ import numpy as np
 
 from ._checks import check_gradient_shape, check_sequence_inputs, check_step_inputs
 from .activations import sigmoid, sigmoid_backward, tanh, tanh_backward
-from .lstm_fast import lstm_backward_fast, lstm_forward_fast
+from .lstm_fast import LSTMGrads, lstm_backward_fast, lstm_forward_fast
 from .stack import CellSpec, RecurrentStack
 
 
@@ -69,16 +69,6 @@ class LSTMStepGrads(NamedTuple):
     dW_hh: np.ndarray     # (4H, H)
     db_ih: np.ndarray     # (4H,)
     db_hh: np.ndarray     # (4H,)
-
-
-class LSTMGrads(NamedTuple):
-    dx: np.ndarray        # (B, T, D)
-    dh0: np.ndarray       # (B, H)
-    dc0: np.ndarray       # (B, H)
-    dW_ih: np.ndarray
-    dW_hh: np.ndarray
-    db_ih: np.ndarray
-    db_hh: np.ndarray
 
 
 def lstm_step_forward(x_t, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh):
@@ -207,7 +197,7 @@ class LSTM(RecurrentStack):
 
     .. math::
 
-        i_t, f_t, o_t = \sigma(W_{i\ast} x_t + b_{i\ast} + W_{h\ast} h_{t-1} + b_{h\ast}),\;
+        i_t, f_t, o_t = \sigma(W_{x\ast} x_t + b_{x\ast} + W_{h\ast} h_{t-1} + b_{h\ast}),\;
         g_t = \tanh(\dots),\;
         c_t = f_t \odot c_{t-1} + i_t \odot g_t,\; h_t = o_t \odot \tanh(c_t)
 

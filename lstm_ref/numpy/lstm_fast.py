@@ -29,6 +29,7 @@ Shapes and return values are those of :func:`lstm.lstm_forward` / :func:`lstm.ls
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -53,6 +54,19 @@ class Workspace:
         if array is None or array.shape != shape or array.dtype != dtype:
             array = self._arrays[name] = np.empty(shape, dtype=dtype)
         return array
+
+
+class LSTMGrads(NamedTuple):
+    """What :func:`lstm_ref.numpy.lstm.lstm_backward` and :func:`lstm_backward_fast` return
+    (defined here, not in ``lstm.py``, so that ``lstm.py`` imports this module and not the
+    other way round)."""
+    dx: np.ndarray        # (B, T, D)
+    dh0: np.ndarray       # (B, H)
+    dc0: np.ndarray       # (B, H)
+    dW_ih: np.ndarray
+    dW_hh: np.ndarray
+    db_ih: np.ndarray
+    db_hh: np.ndarray
 
 
 @dataclass
@@ -137,7 +151,6 @@ def lstm_forward_fast(x, h0, c0, W_ih, W_hh, b_ih, b_hh, workspace: Workspace | 
 
 def lstm_backward_fast(dh, cache: FastLSTMCache, dh_n=None, dc_n=None):
     """Vectorised :func:`lstm.lstm_backward`; returns the same ``LSTMGrads``."""
-    from .lstm import LSTMGrads
 
     k = cache
     steps, H, batch = k.tanh_c.shape

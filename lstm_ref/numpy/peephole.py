@@ -5,11 +5,11 @@ the input and forget gates at :math:`c_{t-1}`, the output gate at the new :math:
 
 .. math::
 
-    i_t &= \sigma(W_{ii} x_t + b_{ii} + W_{hi} h_{t-1} + b_{hi} + w_{ci} \odot c_{t-1}) \\
-    f_t &= \sigma(W_{if} x_t + b_{if} + W_{hf} h_{t-1} + b_{hf} + w_{cf} \odot c_{t-1}) \\
-    g_t &= \tanh(W_{ig} x_t + b_{ig} + W_{hg} h_{t-1} + b_{hg}) \\
+    i_t &= \sigma(W_{xi} x_t + b_{xi} + W_{hi} h_{t-1} + b_{hi} + w_{ci} \odot c_{t-1}) \\
+    f_t &= \sigma(W_{xf} x_t + b_{xf} + W_{hf} h_{t-1} + b_{hf} + w_{cf} \odot c_{t-1}) \\
+    g_t &= \tanh(W_{xg} x_t + b_{xg} + W_{hg} h_{t-1} + b_{hg}) \\
     c_t &= f_t \odot c_{t-1} + i_t \odot g_t \\
-    o_t &= \sigma(W_{io} x_t + b_{io} + W_{ho} h_{t-1} + b_{ho} + w_{co} \odot c_t) \\
+    o_t &= \sigma(W_{xo} x_t + b_{xo} + W_{ho} h_{t-1} + b_{ho} + w_{co} \odot c_t) \\
     h_t &= o_t \odot \tanh(c_t)
 
 Parameters are those of ``torch.nn.LSTM`` plus ``weight_ci_l{k}``, ``weight_cf_l{k}``,
