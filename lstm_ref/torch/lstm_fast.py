@@ -112,7 +112,7 @@ class LSTMLayer(torch.autograd.Function):
                               x, h0, c0, W_ih, W_hh, b_ih, b_hh)
         ctx.reverse, ctx.reference = reverse, reference
         out = step_inputs[1:, :, inputs:]
-        out = (out.flip(0) if reverse else out).contiguous()
+        out = out.flip(0) if reverse else out     # a view; run() makes the output contiguous
         return out, hidden_at[steps].clone(), cell_at[steps].clone()
 
     @staticmethod
