@@ -121,7 +121,7 @@ class LayerNormLSTM(nn.Module):
 
     Inputs: ``x (B, T, D)``, ``state = (h0, c0)`` with ``(num_layers, B, H)`` each, or ``None``.
     Outputs: ``out (B, T, H)`` (the last layer's :math:`h_t` for every ``t``) and
-    ``(h_n, c_n)``, ``(num_layers, B, H)`` each -- the conventions of ``lstm_ref.torch.LSTM``.
+    ``(h_n, c_n)``, ``(num_layers, B, H)`` each -- ``lstm_ref.torch.LSTM(..., batch_first=True)``.
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,

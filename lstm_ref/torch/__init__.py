@@ -1,8 +1,13 @@
-"""PyTorch versions of the course's recurrent networks.
+"""PyTorch versions of the course's recurrent networks, drop-ins for ``torch.nn``'s.
 
-Each model is a ``torch.nn.Module`` with the parameter names and shapes of its
-``torch.nn`` counterpart, so ``state_dict`` s move between the two, and it runs on
-whatever device its parameters are on (``model.to("cuda")``).
+Each model is a ``torch.nn.Module`` built by the same call as its ``torch.nn``
+counterpart (same arguments, order and defaults: time-major unless ``batch_first=True``),
+with the same parameter names and shapes, so ``state_dict`` s move between the two; it
+takes what ``torch.nn`` takes (``hx``, a ``PackedSequence``, unbatched ``(T, D)`` input,
+an empty batch) and runs on whatever device its parameters are on (``model.to("cuda")``).
+Bad input raises :class:`InputError`, both a ``RuntimeError`` (as ``torch.nn``) and a
+``ValueError`` (as the NumPy models). ``tests/test_torch_nn_dropin.py`` holds the two
+equal, gradients and higher-order gradients included.
 
 * :class:`RNN` (``rnn.py``), cell :func:`rnn_cell`
 * :class:`LSTM` (``lstm.py``), cell :func:`lstm_cell`; its fast path with a hand-written
