@@ -23,6 +23,7 @@ help:
 	@echo "make test     install, then run the whole test suite"
 	@echo "make release  regenerate exercises/ from solutions/ with nbgrader"
 	@echo "make install  create or update .venv/ with everything pinned"
+	@echo "make claims   run chapters 1, 2, 4, 6 under LSTM_COURSE_SEED=0-3; table of every glued value"
 
 ## install: create or update the virtual environment (re-runs when the pins change)
 install: $(STAMP)
@@ -50,6 +51,13 @@ test: install
 	$(JB_BUILD) --all
 	tools/ensure_chromium.sh >/dev/null || echo "No Chromium could be installed: the browser checks will skip"
 	$(PYTEST) -m site -p no:xdist
+
+## claims: execute chapters 1, 2, 4 and 6 (copies, in a temp dir) under LSTM_COURSE_SEED=0,1,2,3
+## and print every glued value by seed; not part of `make test`. Narrow or widen it with e.g.
+## CLAIMS_ARGS="--chapters 2,4 --seeds 1,2 --jobs 2".
+.PHONY: claims
+claims: install
+	$(BIN)/python tools/claims.py $(CLAIMS_ARGS)
 
 ## release: regenerate the student versions in exercises/ from solutions/
 release: install
