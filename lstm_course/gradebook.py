@@ -378,7 +378,9 @@ def record_run(out: Path, template, collection, results: list[dict], options: Ru
         entries += [{"event": "absent", "time": run_time, "student": s, "assignment": assignment,
                      "kept_score": book["students"][s]["total"]} for s in absent]
         audit(out, entries)
-        with open(out / "warnings.txt", "a") as handle:
+        with open(out / "warnings.txt", "a") as handle:   # kept across runs, like the grades
+            if collection.warnings:
+                handle.write(f"# run at {run_time} ({mode})\n")
             for warning in collection.warnings:
                 handle.write(f"{warning}\n")
     run_rows = [by_student[rec["student"]] for rec in graded]
