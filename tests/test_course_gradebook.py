@@ -6,6 +6,7 @@ fixture course twice into one OUT (everyone, then one student).
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 import json
@@ -336,6 +337,10 @@ def test_grade_twice_into_one_out(tmp_path):
         (folder / student).mkdir(parents=True)
         nbformat.write(nb, folder / student / "tiny.ipynb")
     nbformat.write(release, folder / "perfect" / "draft.ipynb")      # an extra notebook
+    copied = copy.deepcopy(right)                                     # a test cell pasted twice
+    copied.cells.append(copy.deepcopy(corpus._cell(copied, "test_square")))
+    (folder / "copier").mkdir()
+    nbformat.write(copied, folder / "copier" / "tiny.ipynb")
 
     def grade(*extra):
         env = dict(os.environ, OMP_NUM_THREADS="1", MPLBACKEND="Agg")
@@ -349,12 +354,31 @@ def test_grade_twice_into_one_out(tmp_path):
     first = grade("--jobs", "2")
     assert (first["perfect"]["score"], first["blank"]["score"]) == ("5", "0")
     assert first["perfect"]["status"] == "extra_notebooks" and "draft.ipynb" in first["perfect"]["detail"]
+    assert first["copier"]["status"] == "duplicate_grade_ids", first["copier"]
+    assert "'test_square' on 2 cells" in first["copier"]["detail"]
     nbformat.write(right, folder / "blank" / "tiny.ipynb")            # blank resubmits
     second = grade("--students", "blank")
     assert second["blank"]["score"] == "5" and second["perfect"] == first["perfect"]
+    assert second["copier"] == first["copier"]
     entries = audit_lines(tmp_path / "out")
     blank = [e for e in entries if e["event"] == "graded" and e["student"] == "blank"]
     assert len(blank) == 2 and blank[0]["sha256"] != blank[1]["sha256"]
     other = subprocess.run([sys.executable, "-m", "lstm_course", "export", tmp_path / "out", "--format", "csv"],
                            capture_output=True, text=True, cwd=REPO, timeout=120)
     assert other.returncode == 0, other.stderr
+
+
+def test_bad_options_exit_2_before_anything_is_graded(tmp_path, capsys):
+    from lstm_course import cli
+
+    (tmp_path / "class" / "alice").mkdir(parents=True)
+    for extra, message in ((["--late-policy", "per_day=10"], "need --deadline"),
+                           (["--deadline", "soon"], "not an ISO 8601 time"),
+                           (["--shard", "2/2"], "0 <= K < N"),
+                           (["--students", ","], "at least one name")):
+        code = cli.main(["grade", "tiny", str(tmp_path / "class"), "--out", str(tmp_path / "o"), *extra])
+        assert code == 2 and message in capsys.readouterr().err
+    assert cli.main(["export", str(tmp_path / "o"), "--format", "canvas"]) == 2
+    assert "no gradebook.json" in capsys.readouterr().err
+    assert cli.main(["merge", str(tmp_path / "o"), "--out", str(tmp_path / "m")]) == 2
+    assert not (tmp_path / "o").exists()
