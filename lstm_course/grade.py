@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from lstm_course import report
+from lstm_course import gradebook, report
 from lstm_course.config import (UsageError, cell_timeout, load_course_config, put_tools_on_path,
                                     require_assignment)
 from lstm_course.grade_one import RESULT_FILE, run_child
@@ -42,8 +42,10 @@ def _preload() -> None:
 
 
 def grade(course_root: Path, assignment: str, submissions: Path, out: Path, *, timeout: int | None = None,
-          jobs: int = 1, keep_scratch: bool = False, quiet: bool = False) -> list[dict]:
-    """Grade every student in ``submissions``; returns the rows written to ``grades.csv``."""
+          jobs: int = 1, keep_scratch: bool = False, quiet: bool = False,
+          options: gradebook.RunOptions | None = None) -> list[dict]:
+    """Grade the students in ``submissions`` (``options``: which, deadline) into the gradebook
+    in ``out``; returns the ``grades.csv`` rows of the students graded."""
     started = time.monotonic()
     source = require_assignment(course_root, assignment)
     submissions = Path(submissions)
@@ -60,9 +62,10 @@ def grade(course_root: Path, assignment: str, submissions: Path, out: Path, *, t
     scratch = Path(tempfile.mkdtemp(prefix=f"lstm-course-grade-{assignment}-"))
     try:
         try:
-            collection = collect(submissions, scratch)
+            collection = collect(submissions, scratch, notebooks=gradebook.notebook_names(source))
         except ValueError as error:
             raise UsageError(str(error)) from None
+        collection = gradebook.select(collection, out, assignment, source, options)
         template = build_template(course_config, source, assignment, scratch / "template", timeout)
         out.mkdir(parents=True, exist_ok=True)
         (out / "feedback").mkdir(exist_ok=True)
@@ -92,24 +95,8 @@ def grade(course_root: Path, assignment: str, submissions: Path, out: Path, *, t
         _preload()
         run_jobs(run_child, job_list, jobs, done)
 
-        rows = report.rows_from_results(assignment, template.parts, list(results.values()))
-        report.write_csv(out / "grades.csv", rows, template.parts)
-        for row in rows:
-            result = results[row["student"]]
-            folder = out / "feedback" / row["student"]
-            if folder.exists():
-                shutil.rmtree(folder)
-            folder.mkdir(parents=True)
-            copied = []
-            for html in result["feedback"]:
-                shutil.copy2(html, folder / Path(html).name)
-                copied.append(str(folder / Path(html).name))
-            report.write_summary_html(folder / "index.html", row, template.parts, copied)
-        report.write_figure(out / "report.png", rows, template.parts, assignment)
-        (out / "warnings.txt").write_text("".join(w + "\n" for w in collection.warnings))
-        if not quiet:
-            print(report.summary_text(rows, collection.warnings, out, time.monotonic() - started))
-        return rows
+        return gradebook.record_run(out, template, collection, list(results.values()), options,
+                                    quiet=quiet, seconds=time.monotonic() - started)
     finally:
         if keep_scratch:
             print(f"scratch courses kept in {scratch}")

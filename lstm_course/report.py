@@ -3,15 +3,26 @@
 Statuses, most serious first (a row shows the most serious; ``detail`` lists everything):
 
 =================  ====================================================================
+``duplicate_grade_ids``  one nbgrader grade id on several cells (cells copied with their
+                   metadata): named here, whatever it did to the grader
+``metadata_changed``  nbgrader metadata edited: a grade id the release does not have, changed
+                   points or flags (the released metadata is what counts)
 ``error``          the grader itself failed on this submission (see detail; regrade)
+``absent``         (gradebook) graded by an earlier run, not among the submissions of the
+                   latest full run: the grade is kept, the detail says since when
 ``rejected``       not a student's folder (hidden, a symbolic link): skipped
 ``invalid_notebook``  a notebook is not valid JSON / nbformat: it scores 0
 ``missing_notebook``  a notebook of the assignment is missing: it scores 0
+``ambiguous_notebook``  the notebook is missing and several others are there: they are listed,
+                   none is graded in its place
 ``tampered``       code the tests rely on was replaced: the affected parts score 0
 ``tests_deleted``  graded test cells were deleted: those parts score 0
 ``kernel_died``    the kernel crashed or exited: parts not finished by then score 0
 ``timeout``        a cell hit the time limit and was interrupted
 ``unsafe_entries`` zip entries under this folder were refused (paths outside, links)
+``name_collision`` two folders give the same safe id (``José Núñez``, ``Jose_Nunez``): both
+                   rows say which folder got which id
+``extra_notebooks``  notebooks beside the graded one(s), listed, not graded
 ``restored``       read-only cells were edited (nbgrader put the originals back) or set-up
                    cells deleted (the grader put them back)
 ``output_truncated``  very long output was cut in the feedback
@@ -27,9 +38,10 @@ import html
 from collections import Counter
 from pathlib import Path
 
-STATUS_ORDER = ["error", "rejected", "invalid_notebook", "missing_notebook", "tampered",
-                "tests_deleted", "kernel_died", "timeout", "unsafe_entries", "restored",
-                "output_truncated", "renamed", "ok"]
+STATUS_ORDER = ["duplicate_grade_ids", "metadata_changed", "error", "absent", "rejected",
+                "invalid_notebook", "missing_notebook", "ambiguous_notebook", "tampered",
+                "tests_deleted", "kernel_died", "timeout", "unsafe_entries", "name_collision",
+                "extra_notebooks", "restored", "output_truncated", "renamed", "ok"]
 BASE_COLUMNS = ["student", "assignment", "score", "max_score", "status", "detail", "folder"]
 
 

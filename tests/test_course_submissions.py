@@ -168,3 +168,119 @@ def test_deleted_read_only_cells_are_put_back_and_their_names_watched():
     _add_snapshots(nb, release, run)
     assert nb.cells[1].source.endswith(f"{run.guard_name}.snapshot(['np', 'forbid_calls'])")
     assert len(nb.cells) == 4
+
+
+# ---------------------------------------------------------------- ambiguous input, flagged (issue 13)
+
+def test_accented_names_are_transliterated_and_collisions_reported(tmp_path):
+    assert safe_student_id("José Núñez") == "Jose_Nunez"
+    assert safe_student_id("Łukasz Straße") == "Lukasz_Strasse"
+    assert safe_student_id("王小明").startswith("student_") and safe_student_id("王小明") != safe_student_id("李雷")
+    root = tmp_path / "class"
+    for name in ("José Núñez", "Jose_Nunez", "bob smith", "bob_smith"):
+        (root / name).mkdir(parents=True)
+    found = {s.folder: s for s in collect(root, tmp_path / "work").submissions}
+    assert found["Jose_Nunez"].student == "Jose_Nunez"          # a safe name keeps its id
+    assert found["José Núñez"].student == "Jose_Nunez_2"
+    for folder in ("José Núñez", "Jose_Nunez"):
+        kinds = {k for k, _ in found[folder].issues}
+        assert "name_collision" in kinds
+        assert any("'Jose_Nunez' and 'José Núñez'" in m for _, m in found[folder].issues)
+    assert found["bob_smith"].student == "bob_smith" and found["bob smith"].student == "bob_smith_2"
+
+
+def _zip_raw_name(path: Path, placeholder: str, raw: bytes, text: str = "{}") -> Path:
+    """A zip whose entry name is the bytes ``raw`` with the UTF-8 flag unset (as many tools write)."""
+    assert len(placeholder.encode()) == len(raw)
+    with zipfile.ZipFile(path, "w") as zf:
+        info = zipfile.ZipInfo(placeholder, date_time=(2026, 3, 1, 12, 30, 0))
+        zf.writestr(info, text)
+    path.write_bytes(path.read_bytes().replace(placeholder.encode(), raw))
+    return path
+
+
+def test_zip_names_are_decoded_as_their_tools_wrote_them(tmp_path):
+    utf8 = _zip_raw_name(tmp_path / "u.zip", "JosXX/hw.ipynb", "José/hw.ipynb".encode("utf-8"))
+    with zipfile.ZipFile(utf8) as zf:
+        assert not zf.infolist()[0].flag_bits & 0x800
+    extract_zip(utf8, tmp_path / "u")
+    assert (tmp_path / "u" / "José" / "hw.ipynb").is_file()
+    cp437 = _zip_raw_name(tmp_path / "c.zip", "JosX/hw.ipynb", "José/hw.ipynb".encode("cp437"))
+    extract_zip(cp437, tmp_path / "c")
+    assert (tmp_path / "c" / "José" / "hw.ipynb").is_file()
+    flagged = tmp_path / "f.zip"
+    with zipfile.ZipFile(flagged, "w") as zf:
+        zf.writestr("Núñez/hw.ipynb", "{}")                     # Python sets the flag itself
+    extract_zip(flagged, tmp_path / "f")
+    assert (tmp_path / "f" / "Núñez" / "hw.ipynb").is_file()
+
+
+def test_submission_hash_and_time_come_from_the_zip_entry(tmp_path):
+    archive = _zip_raw_name(tmp_path / "a.zip", "alice/hw.ipynb", b"alice/hw.ipynb")
+    found = collect(archive, tmp_path / "work").submissions
+    assert len(found) == 1
+    alice = found[0]
+    assert alice.submitted_at == "2026-03-01T12:30:00+00:00"
+    assert alice.time_source == "zip entry (no time zone, read as UTC)"
+    assert len(alice.sha256) == 64
+    # the same files give the same hash; one byte more, another
+    folder = tmp_path / "class" / "alice"
+    folder.mkdir(parents=True)
+    (folder / "hw.ipynb").write_text("{}")
+    again = collect(tmp_path / "class", tmp_path / "w2").submissions[0]
+    assert again.sha256 == alice.sha256 and again.time_source == "file mtime"
+    (folder / "hw.ipynb").write_text("{} ")
+    assert collect(tmp_path / "class", tmp_path / "w3").submissions[0].sha256 != alice.sha256
+
+
+def test_extra_notebooks_and_candidates_are_listed(tmp_path):
+    root = tmp_path / "class"
+    for folder, names in {"extra": ["hw.ipynb", "draft.ipynb", "old/hw.ipynb"],
+                          "two_candidates": ["homework.ipynb", "hw_final.ipynb"],
+                          "renamed": ["hw (1).ipynb"], "clean": ["hw.ipynb", ".ipynb_checkpoints/hw.ipynb"]}.items():
+        for name in names:
+            (root / folder / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / folder / name).write_text("{}")
+    found = {s.folder: s for s in collect(root, tmp_path / "work", notebooks=["hw"]).submissions}
+    assert found["clean"].issues == [] and found["renamed"].issues == []
+    (kind, message), = found["extra"].issues
+    assert kind == "extra_notebooks" and "'draft.ipynb'" in message and "'old/hw.ipynb'" in message
+    (kind, message), = found["two_candidates"].issues
+    assert kind == "ambiguous_notebook" and "'homework.ipynb', 'hw_final.ipynb'" in message
+    assert find_notebook(root / "two_candidates", "hw", {"hw"}) == (None, None)
+
+
+def test_metadata_tricks_are_named(tmp_path):
+    from lstm_course.report import status_of
+    from lstm_course.submissions import metadata_issues
+
+    def cell(grade_id, source="x = 1", **meta):
+        return nbformat.v4.new_code_cell(source, metadata={"nbgrader": {"grade_id": grade_id, **meta}})
+    released = {"ans": cell("ans", solution=True, grade=False, locked=False),
+                "t1": cell("t1", "assert x", grade=True, solution=False, locked=True, points=2)}
+    release = {"hw": {g: {"grade": bool(c.metadata.nbgrader.get("grade")),
+                          "solution": bool(c.metadata.nbgrader.get("solution")),
+                          "locked": bool(c.metadata.nbgrader.get("locked")), "cell_type": "code", "cell": dict(c)}
+                      for g, c in released.items()}}
+    cases = {
+        "honest": [released["ans"], released["t1"]],
+        "duplicated": [released["ans"], released["t1"], cell("t1", "assert x", grade=True, locked=True, points=2)],
+        "renamed_id": [released["ans"], cell("t1_mine", "assert x", grade=True, locked=True, points=2)],
+        "more_points": [released["ans"], cell("t1", "assert x", grade=True, locked=True, points=200)],
+        "not_graded": [released["ans"], cell("t1", "assert x", grade=False, locked=True, points=2)],
+    }
+    found = {}
+    for name, cells in cases.items():
+        (tmp_path / name).mkdir()
+        nbformat.write(nbformat.v4.new_notebook(cells=cells), tmp_path / name / "hw.ipynb")
+        found[name] = metadata_issues(tmp_path / name, ["hw"], release)
+    assert found["honest"] == []
+    assert status_of(found["duplicated"] + [("error", "nbgrader failed")]) == "duplicate_grade_ids"
+    assert "'t1' on 2 cells" in found["duplicated"][0][1]
+    assert found["renamed_id"][0][0] == "metadata_changed" and "'t1_mine'" in found["renamed_id"][0][1]
+    assert "the release's 't1' not found" in found["renamed_id"][0][1]
+    assert "points 2 -> 200" in found["more_points"][0][1]
+    assert "grade True -> False" in found["not_graded"][0][1]
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "hw.ipynb").write_text("{not json")
+    assert metadata_issues(tmp_path / "broken", ["hw"], release) == []
