@@ -118,7 +118,7 @@ def _recall_score(output, y):
 
 TASKS = {
     # Adding problem: regression of the sum of two marked values.  Without the first marked
-    # value the best answer is the second one plus 0.5; its accuracy (about 8%) is the chance
+    # value the best answer is the second one plus 0.5; its accuracy (about 16%) is the chance
     # level.
     "adding": Task("adding", input_size=lambda k: 2, output_size=lambda k: 1,
                    make=lambda n, T, rng, k: adding_problem(n, T, rng),

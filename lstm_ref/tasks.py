@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
-#: Hochreiter & Schmidhuber's criterion for a correct answer on the adding problem.
-ADDING_TOLERANCE = 0.04
+#: A correct answer on the adding problem.  Hochreiter & Schmidhuber (1997) accept an error
+#: below 0.04 on a target that spans an interval of width 1; our target, the plain sum of two
+#: values in [0, 1], spans [0, 2], so the same relative precision is 0.08.
+ADDING_TOLERANCE = 0.08
 
 
 def _check_lengths(num_sequences: int, seq_len: int, min_len: int) -> None:
@@ -25,10 +27,12 @@ def adding_problem(num_sequences: int, seq_len: int, rng: np.random.Generator,
     """The adding problem (Hochreiter & Schmidhuber, 1997).
 
     Each input step carries two features: a value drawn uniformly from [0, 1] and a marker
-    that is 1 at exactly two steps and 0 elsewhere.  The first marked step lies in the first
-    tenth of the sequence, the second in the last half, so the answer depends on a value seen
-    at least ``seq_len / 2`` steps before the end.  The target is the sum of the two marked
-    values.  Predicting the mean (1.0) gives a mean squared error of about 1/6.
+    that is 1 at exactly two steps and 0 elsewhere.  As in Le, Jaitly & Hinton (2015), the
+    first marked step is drawn uniformly from the first half of the sequence
+    (``0 <= t < seq_len // 2``) and the second from the second half, so the answer depends
+    on a value seen on average ``seq_len / 2`` steps before the second one (at least one
+    step, at most ``seq_len - 1``).  The target is the sum of the two marked values.
+    Predicting the mean (1.0) gives a mean squared error of about 1/6.
 
     Returns:
         x: ``(num_sequences, seq_len, 2)``; y: ``(num_sequences,)``.
@@ -37,7 +41,7 @@ def adding_problem(num_sequences: int, seq_len: int, rng: np.random.Generator,
     values = rng.random((num_sequences, seq_len))
     markers = np.zeros((num_sequences, seq_len))
     rows = np.arange(num_sequences)
-    first = rng.integers(0, max(1, seq_len // 10), size=num_sequences)
+    first = rng.integers(0, seq_len // 2, size=num_sequences)
     second = rng.integers(seq_len // 2, seq_len, size=num_sequences)
     markers[rows, first] = 1.0
     markers[rows, second] = 1.0
