@@ -96,3 +96,106 @@ def test_fast_path_without_autograd_and_for_input_gradients_only():
     fast(x_fast)[0].sum().backward()
     plain(x_plain)[0].sum().backward()
     torch.testing.assert_close(x_fast.grad, x_plain.grad, rtol=1e-12, atol=1e-12)
+
+
+# --- the GRU's fast path (lstm_ref.torch.gru_fast) -------------------------------------
+
+def gru_fast_and_plain(num_layers, bidirectional, dtype):
+    torch.manual_seed(0)
+    fast = ours.GRU(D, H, num_layers, bidirectional=bidirectional, batch_first=True,
+                    dtype=dtype)
+    plain = ours.GRU(D, H, num_layers, bidirectional=bidirectional, batch_first=True,
+                     dtype=dtype, fast=False)
+    plain.load_state_dict(fast.state_dict())
+    return fast, plain
+
+
+def gru_forward_backward(model, x, h0, weights):
+    """Outputs and the gradients of a random weighting of (out, h_n)."""
+    x = x.clone().requires_grad_(True)
+    h0 = h0.clone().requires_grad_(True)
+    out, h_n = model(x, h0)
+    loss = (out * weights[0]).sum() + (h_n * weights[1]).sum()
+    model.zero_grad()
+    loss.backward()
+    grads = {"x": x.grad, "h0": h0.grad}
+    grads.update({name: p.grad for name, p in model.named_parameters()})
+    return (out, h_n), grads
+
+
+@pytest.mark.parametrize("dtype,tol", [(torch.float64, 1e-12), (torch.float32, 2e-5)],
+                         ids=["float64", "float32"])
+@pytest.mark.parametrize("num_layers,bidirectional", [(1, False), (1, True), (3, True)])
+def test_gru_fast_path_equals_plain_path(num_layers, bidirectional, dtype, tol):
+    fast, plain = gru_fast_and_plain(num_layers, bidirectional, dtype)
+    generator = torch.Generator().manual_seed(1)
+    rows = num_layers * (2 if bidirectional else 1)
+    x = torch.randn(B, T, D, generator=generator, dtype=dtype)
+    h0 = torch.randn(rows, B, H, generator=generator, dtype=dtype)
+    weights = [torch.randn(shape, generator=generator, dtype=dtype)
+               for shape in ((B, T, H * (2 if bidirectional else 1)), (rows, B, H))]
+    fast_values, fast_grads = gru_forward_backward(fast, x, h0, weights)
+    plain_values, plain_grads = gru_forward_backward(plain, x, h0, weights)
+    for fast_value, plain_value in zip(fast_values, plain_values):
+        torch.testing.assert_close(fast_value, plain_value, rtol=tol, atol=tol)
+    assert fast_grads.keys() == plain_grads.keys()
+    for name in fast_grads:
+        torch.testing.assert_close(fast_grads[name], plain_grads[name], rtol=tol, atol=tol,
+                                   msg=name)
+
+
+def test_gru_fast_path_matches_torch_nn():
+    torch.manual_seed(3)
+    reference = torch.nn.GRU(D, H, batch_first=True, dtype=torch.float64)
+    fast = ours.GRU(D, H, batch_first=True, dtype=torch.float64)
+    fast.load_state_dict(reference.state_dict())
+    x = torch.randn(B, T, D, dtype=torch.float64)
+    for model in (reference, fast):
+        out, h_n = model(x)
+        (out.sin().sum() + h_n.sum()).backward()
+    torch.testing.assert_close(fast(x)[0], reference(x)[0], rtol=1e-12, atol=1e-12)
+    for (name, ours_p), ref_p in zip(fast.named_parameters(), reference.parameters()):
+        torch.testing.assert_close(ours_p.grad, ref_p.grad, rtol=1e-10, atol=1e-12,
+                                   msg=name)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_gru_fast_layer_passes_gradcheck_and_gradgradcheck(reverse):
+    from functools import partial
+
+    from lstm_ref.torch import stack
+    from lstm_ref.torch.gru import gru_cell
+    from lstm_ref.torch.gru_fast import GRULayer
+
+    generator = torch.Generator().manual_seed(2)
+
+    def leaf(*shape):
+        return torch.randn(*shape, generator=generator, dtype=torch.float64,
+                           requires_grad=True)
+
+    inputs = (leaf(4, 2, 3), leaf(2, 3), leaf(9, 3), leaf(9, 3), leaf(9), leaf(9))
+    reference = partial(stack.scan, gru_cell)
+    assert torch.autograd.gradcheck(lambda *a: GRULayer.apply(*a, reverse), inputs)
+    assert torch.autograd.gradgradcheck(
+        lambda *a: GRULayer.apply(*a, reverse, reference), inputs)
+
+
+def test_gru_fast_path_saturates_and_falls_back_where_it_must():
+    torch.manual_seed(0)
+    model = ours.GRU(D, H, batch_first=True)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.mul_(200)
+    x = 100 * torch.randn(B, T, D)
+    out, h_n = model(x)
+    assert torch.isfinite(out).all() and out.abs().max() <= 1
+    plain = ours.GRU(D, H, batch_first=True, fast=False)
+    plain.load_state_dict(model.state_dict())
+    torch.testing.assert_close(out, plain(x)[0], rtol=1e-5, atol=1e-5)
+    assert "fast=False" in repr(plain) and "fast" not in repr(model)
+    # Cho et al.'s form has no fast path: fast and plain are the same loop
+    cho_fast = ours.GRU(D, H, reset_after=False)
+    cho_plain = ours.GRU(D, H, reset_after=False, fast=False)
+    cho_plain.load_state_dict(cho_fast.state_dict())
+    x = torch.randn(T, B, D)
+    torch.testing.assert_close(cho_fast(x)[0], cho_plain(x)[0], rtol=0, atol=0)

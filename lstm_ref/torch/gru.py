@@ -17,6 +17,11 @@ One step of the cell, in the book's notation (gate order r, z, n as in ``torch.n
 The two forms have the same parameters but compute different functions; ``reset_after``
 picks one. PyTorch's form lets all three recurrent products be done in one matrix product
 before the reset gate is known, which is why cuDNN and ``torch.nn.GRU`` use it.
+
+With ``fast=True`` (the default) PyTorch's form runs through the hand-written backward
+pass of :mod:`lstm_ref.torch.gru_fast` where it applies (``reset_after=True``, with
+biases, no ``PackedSequence`` of different lengths, no ``torch.func`` transform);
+``fast=False`` always loops :func:`gru_cell` under autograd. The tests hold the two equal.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ from functools import partial
 import torch
 
 from lstm_ref.torch import stack
+from lstm_ref.torch.gru_fast import gru_layer_fast
+from lstm_ref.torch.lstm import plain_path_needed
 
 
 def gru_cell(x_t, h, W_ih, W_hh, b_ih, b_hh, reset_after=True):
@@ -56,6 +63,18 @@ def gru_cell(x_t, h, W_ih, W_hh, b_ih, b_hh, reset_after=True):
     return (1 - update_gate) * candidate + update_gate * h
 
 
+def gru_layer(x, state, weights, reverse=False, mask=None, reset_after=True, fast=True):
+    """One GRU layer and direction, by the fast path where it applies, else the step loop.
+
+    Inputs and outputs as :func:`lstm_ref.torch.stack.scan`'s with :func:`gru_cell`.
+    """
+    plain = partial(stack.scan, partial(gru_cell, reset_after=reset_after))
+    if (fast and reset_after and mask is None and len(weights) == 4
+            and not plain_path_needed()):
+        return gru_layer_fast(x, state, weights, reverse, reference=plain)
+    return plain(x, state, weights, reverse=reverse, mask=mask)
+
+
 class GRU(stack.RecurrentBase):
     r"""A stacked, optionally bidirectional GRU, a drop-in for ``torch.nn.GRU``.
 
@@ -83,6 +102,9 @@ class GRU(stack.RecurrentBase):
         device, dtype: of the parameters.
         reset_after (keyword only, ours): where the reset gate acts (see above); ``True``
             (default) matches ``torch.nn.GRU``.
+        fast (keyword only, ours): use the hand-written backward pass of
+            :mod:`lstm_ref.torch.gru_fast` where it applies (default); ``False`` always
+            loops :func:`gru_cell` under autograd. Both give the same numbers.
 
     Parameters (as in ``torch.nn.GRU``): ``weight_ih_l{k}`` :math:`W_x` ``(3H, D_in)``,
     ``weight_hh_l{k}`` :math:`W_h` ``(3H, H)``, ``bias_ih_l{k}`` :math:`b_x` and
@@ -102,18 +124,20 @@ class GRU(stack.RecurrentBase):
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
                  dropout=0.0, bidirectional=False, device=None, dtype=None, *,
-                 reset_after=True):
+                 reset_after=True, fast=True):
         super().__init__()
         self.mode = "GRU"
         self.reset_after = reset_after
+        self.fast = fast
         self.setup(input_size, hidden_size, num_layers, bias, batch_first, dropout,
                    bidirectional, proj_size=0, gate_count=3, dtype=dtype, device=device)
 
     def forward(self, input, hx=None):
-        cell = partial(gru_cell, reset_after=self.reset_after)
         initial = None if hx is None else (hx,)
-        out, (h_n,) = stack.run(self, input, initial, ("h0",), partial(stack.scan, cell))
+        layer = partial(gru_layer, reset_after=self.reset_after, fast=self.fast)
+        out, (h_n,) = stack.run(self, input, initial, ("h0",), layer)
         return out, h_n
 
     def extra_repr(self):
-        return stack.extra_repr(self) + ("" if self.reset_after else ", reset_after=False")
+        return (stack.extra_repr(self) + ("" if self.reset_after else ", reset_after=False")
+                + ("" if self.fast else ", fast=False"))

@@ -105,8 +105,10 @@ class LSTMLayer(torch.autograd.Function):
             torch.addcmul(minus_one, g_at[t], two, out=g_at[t])     # g = 2 sigmoid(2a) - 1
             torch.mul(f_at[t], cell_at[t], out=cell_at[t + 1])
             cell_at[t + 1].addcmul_(i_at[t], g_at[t])
-            torch.tanh(cell_at[t + 1], out=tanh_cell_at[t])
-            torch.mul(o_at[t], tanh_cell_at[t], out=hidden_at[t + 1])
+            # tanh c = 2 sigmoid(2c) - 1: PyTorch's CPU tanh is several times slower
+            tanh_cell = torch.mul(cell_at[t + 1], two, out=tanh_cell_at[t]).sigmoid_()
+            torch.addcmul(minus_one, tanh_cell, two, out=tanh_cell)
+            torch.mul(o_at[t], tanh_cell, out=hidden_at[t + 1])
 
         ctx.save_for_backward(step_inputs, gates, cells, tanh_cells,
                               x, h0, c0, W_ih, W_hh, b_ih, b_hh)
