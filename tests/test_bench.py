@@ -18,9 +18,22 @@ def test_cpu_benchmark_runs_every_candidate_at_tiny_size():
             assert row.note == "not available yet"
             continue
         assert row.median_ms > 0 and math.isfinite(row.ratio) and row.ratio > 0
-        assert row.target == bench.CPU_TARGET
+        assert row.target == bench.CPU_TARGETS[row.name]
     table = bench.format_table(rows, "tiny")
     assert all(name in table for name in names) and "(yardstick)" in table
+
+
+def test_other_shapes_carry_no_target_and_the_gru_table_runs():
+    rows = bench.cpu_benchmark(batch=1, steps=3, inputs=4, hidden=5, rounds=1, targets=False)
+    assert all(row.target is None for row in rows)
+    assert bench.CPU_SHAPES[0][1:] == (32, 100, 64, 128)
+    assert {shape[1:] for shape in bench.CPU_SHAPES[1:]} == {
+        (1, 100, 64, 128), (256, 100, 64, 128), (32, 100, 64, 512)}
+    rows = bench.gru_benchmark(batch=2, steps=3, inputs=4, hidden=5, rounds=2)
+    assert [row.name for row in rows][0] == "torch.nn.GRU" and len(rows) == 4
+    assert all(row.ratio > 0 and math.isfinite(row.ratio) for row in rows[1:])
+    table = bench.format_table(rows, "gru")
+    assert "(yardstick)" in table and "MISSED" not in table and "met" not in table
 
 
 def test_interleaved_rounds_rotate_the_order():
