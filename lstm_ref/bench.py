@@ -143,8 +143,8 @@ def cpu_benchmark(batch=32, steps=100, inputs=64, hidden=128, rounds=7, seed=0,
                                      for name, tensor in reference.state_dict().items()})
         candidates["lstm_ref.numpy.LSTM"] = numpy_step(numpy_model, x.numpy())
     times, wall_times = interleaved_times(candidates, rounds, clock=time.process_time)
-    rows = rows_from_times(times, "torch.nn.LSTM", "cpu", CPU_TARGETS if targets else None,
-                           wall_times)
+    rows = rows_from_times(times, "torch.nn.LSTM", "cpu",
+                           CPU_TARGETS if targets else None, wall_times)
     if numpy_class is None:
         rows.append(Row("lstm_ref.numpy.LSTM", "cpu", float("nan"),
                         note="not available yet"))
@@ -153,8 +153,9 @@ def cpu_benchmark(batch=32, steps=100, inputs=64, hidden=128, rounds=7, seed=0,
 
 def gru_benchmark(batch=32, steps=100, inputs=64, hidden=128, rounds=7, seed=0
                   ) -> list[Row]:
-    """lstm_ref.torch.GRU (fast path, and its step loop as "lstm_ref.torch.GRU loop") and lstm_ref.numpy.GRU against
-    torch.nn.GRU on the CPU (no targets: torch.nn.GRU has no oneDNN kernel on the CPU)."""
+    """lstm_ref.torch.GRU (fast path, and its step loop as "lstm_ref.torch.GRU loop")
+    and lstm_ref.numpy.GRU against torch.nn.GRU on the CPU (no targets: torch.nn.GRU
+    has no oneDNN kernel on the CPU)."""
     from lstm_ref.numpy import GRU as NumpyGRU
 
     torch.manual_seed(seed)
@@ -211,7 +212,8 @@ def rows_from_times(times: dict[str, list[float]], yardstick: str, device: str,
 def format_table(rows: list[Row], title: str) -> str:
     """A plain-text table: candidate, device, median time, ratio and target."""
     lines = [title,
-             f"{'candidate':<25}{'device':<8}{'median ms':>11}{'wall ms':>9}{'ratio':>8}  target",
+             f"{'candidate':<25}{'device':<8}{'median ms':>11}{'wall ms':>9}"
+             f"{'ratio':>8}  target",
              "-" * 75]
     for row in rows:
         ratio = "" if row.ratio is None else f"{row.ratio:.2f}x"
@@ -226,7 +228,8 @@ def format_table(rows: list[Row], title: str) -> str:
             verdict = f"<= {row.target:.1f}x {met}"
         median = "n/a" if row.median_ms != row.median_ms else f"{row.median_ms:.2f}"
         wall = "" if row.wall_median_ms is None else f"{row.wall_median_ms:.2f}"
-        lines.append(f"{row.name:<25}{row.device:<8}{median:>11}{wall:>9}{ratio:>8}  {verdict}")
+        lines.append(f"{row.name:<25}{row.device:<8}{median:>11}{wall:>9}{ratio:>8}  "
+                     f"{verdict}")
     return "\n".join(lines)
 
 
@@ -252,7 +255,8 @@ def main(argv=None) -> None:
           "forward + backward (dout = ones), float32\n")
     shapes = CPU_SHAPES[:1] if args.quick else CPU_SHAPES
     for index, (title, batch, steps, inputs, hidden) in enumerate(shapes):
-        rows = cpu_benchmark(batch, steps, inputs, hidden, rounds=rounds, targets=index == 0)
+        rows = cpu_benchmark(batch, steps, inputs, hidden, rounds=rounds,
+                             targets=index == 0)
         print(format_table(rows, f"LSTM, CPU, 1 thread, {title} (median ms: CPU time)"))
         print()
     title, batch, steps, inputs, hidden = CPU_SHAPES[0]

@@ -24,7 +24,8 @@ def test_cpu_benchmark_runs_every_candidate_at_tiny_size():
 
 
 def test_other_shapes_carry_no_target_and_the_gru_table_runs():
-    rows = bench.cpu_benchmark(batch=1, steps=3, inputs=4, hidden=5, rounds=1, targets=False)
+    rows = bench.cpu_benchmark(batch=1, steps=3, inputs=4, hidden=5, rounds=1,
+                               targets=False)
     assert all(row.target is None for row in rows)
     assert bench.CPU_SHAPES[0][1:] == (32, 100, 64, 128)
     assert {shape[1:] for shape in bench.CPU_SHAPES[1:]} == {

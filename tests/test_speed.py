@@ -1,5 +1,6 @@
-"""lstm_ref.speed: chapter 7's versions compute torch.nn.LSTM's function; the instruments
-count what they say they count (no timing assertions: this machine is shared)."""
+"""lstm_ref.speed: chapter 7's versions compute torch.nn.LSTM's function; the
+instruments count what they say they count (no timing assertions: the machine is
+shared)."""
 
 import numpy as np
 import pytest
@@ -23,7 +24,8 @@ def outputs_and_grads(run, x, weights, parameters):
         tensor.grad = None
     x = x.clone().requires_grad_(True)
     out = run(x, weights)
-    (out * torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view_as(out)).sum().backward()
+    weighting = torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view_as(out)
+    (out * weighting).sum().backward()
     grads = [x.grad] + [p.grad.clone() for p in parameters]
     return out.detach(), grads
 
@@ -32,8 +34,8 @@ def test_every_version_computes_torch_nn_lstm(layer):
     reference, weights, x = layer
     versions = dict(speed.EAGER_VERSIONS)
     versions["compiled step run eagerly"] = speed.compiled_loop(speed.fused_step)
-    expected_out, expected_grads = outputs_and_grads(speed.torch_nn(reference), x, weights,
-                                                     list(reference.parameters()))
+    expected_out, expected_grads = outputs_and_grads(
+        speed.torch_nn(reference), x, weights, list(reference.parameters()))
     for name, run in versions.items():
         out, grads = outputs_and_grads(run, x, weights, list(reference.parameters()))
         torch.testing.assert_close(out, expected_out, rtol=1e-12, atol=1e-12, msg=name)
@@ -54,8 +56,9 @@ def test_operations_per_step_fall_version_by_version():
                                                              reference.parameters()))
     # the operations each extra step adds (fixed costs cancel)
     per_step = [(count(run, 2 * T) - count(run, T)) / T for run in versions.values()]
-    assert per_step == sorted(per_step, reverse=True) and len(set(per_step)) == len(per_step)
-    assert per_step[0] > 8                       # eight products per step, forward alone
+    assert per_step == sorted(per_step, reverse=True)
+    assert len(set(per_step)) == len(per_step)
+    assert per_step[0] > 8                # eight products per step, forward alone
     if torch.backends.mkldnn.is_available():
         assert per_step[-1] == 0                 # one call for the whole sequence
 

@@ -98,7 +98,7 @@ def test_fast_path_without_autograd_and_for_input_gradients_only():
     torch.testing.assert_close(x_fast.grad, x_plain.grad, rtol=1e-12, atol=1e-12)
 
 
-# --- the GRU's fast path (lstm_ref.torch.gru_fast) -------------------------------------
+# --- the GRU's fast path (lstm_ref.torch.gru_fast) ---------------------------------
 
 def gru_fast_and_plain(num_layers, bidirectional, dtype):
     torch.manual_seed(0)
@@ -140,8 +140,8 @@ def test_gru_fast_path_equals_plain_path(num_layers, bidirectional, dtype, tol):
         torch.testing.assert_close(fast_value, plain_value, rtol=tol, atol=tol)
     assert fast_grads.keys() == plain_grads.keys()
     for name in fast_grads:
-        torch.testing.assert_close(fast_grads[name], plain_grads[name], rtol=tol, atol=tol,
-                                   msg=name)
+        torch.testing.assert_close(fast_grads[name], plain_grads[name], rtol=tol,
+                                   atol=tol, msg=name)
 
 
 def test_gru_fast_path_matches_torch_nn():

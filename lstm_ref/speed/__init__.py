@@ -34,7 +34,8 @@ from lstm_ref.speed.measure import (
 )
 
 __all__ = ["Weights", "per_step_loop", "input_projection", "hoisted_loop", "fused_step",
-           "fused_loop", "autograd_function", "compiled_loop", "torch_nn", "EAGER_VERSIONS",
+           "fused_loop", "autograd_function", "compiled_loop", "torch_nn",
+           "EAGER_VERSIONS",
            "lstm_flops", "median_times", "forward_backward", "count_operations",
            "matmul_flops_per_second", "onednn_matmul_flops_per_second",
            "peak_flops_per_second", "numpy_blas_seconds", "gate_layout_call"]

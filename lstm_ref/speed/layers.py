@@ -8,8 +8,8 @@ time-major): for each step, with the book's gate order i, f, g, o,
     a_t = W_x x_t + b_x + W_h h_{t-1} + b_h, \quad
     c_t = f_t \odot c_{t-1} + i_t \odot g_t, \quad h_t = o_t \odot \tanh(c_t)
 
-with :math:`[i_t; f_t; g_t; o_t] = [\sigma; \sigma; \tanh; \sigma](a_t)`. They differ in how
-many operations they ask PyTorch for, and so in how much they pay for each call:
+with :math:`[i_t; f_t; g_t; o_t] = [\sigma; \sigma; \tanh; \sigma](a_t)`. They differ
+in how many operations they ask PyTorch for, and so in how much they pay for each call:
 
 1. :func:`per_step_loop`: each gate's two products at every step (eight matrix
    products per step), differentiated by autograd;
@@ -117,7 +117,8 @@ def fused_step(a_x: torch.Tensor, h: torch.Tensor, c: torch.Tensor,
     return torch.sigmoid(o) * torch.tanh(c), c
 
 
-def fused_loop(x: torch.Tensor, w: Weights, step: Callable = fused_step) -> torch.Tensor:
+def fused_loop(x: torch.Tensor, w: Weights,
+               step: Callable = fused_step) -> torch.Tensor:
     """Version 3: input share hoisted and the four recurrent products fused into one."""
     hidden = w.W_hh.shape[1]
     h, c = _zeros(x, hidden), _zeros(x, hidden)

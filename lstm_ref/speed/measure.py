@@ -1,12 +1,12 @@
-r"""Measuring recurrent layers: time, operations dispatched, FLOPs and the device's limit.
+r"""Measuring recurrent layers: time, operations dispatched, FLOPs, the device's limit.
 
-Times are medians of interleaved rounds (:func:`lstm_ref.bench.interleaved_times`): every
-round runs every candidate once, in a rotating order, so that a busy spell of a shared
-machine slows all of them alike. On the CPU the clock is the process's CPU time, on a
-GPU wall-clock time between synchronisations.
+Times are medians of interleaved rounds (:func:`lstm_ref.bench.interleaved_times`):
+every round runs every candidate once, in a rotating order, so that a busy spell of a
+shared machine slows all of them alike. On the CPU the clock is the process's CPU time,
+on a GPU wall-clock time between synchronisations.
 
-FLOPs of one LSTM layer (``T`` steps, batch ``B``, input ``D``, hidden ``H``), counting a
-multiply-add as two and only the matrix products (the elementwise work is
+FLOPs of one LSTM layer (``T`` steps, batch ``B``, input ``D``, hidden ``H``), counting
+a multiply-add as two and only the matrix products (the elementwise work is
 :math:`O(TBH)`, smaller by a factor of about :math:`D + H`):
 
 .. math::
@@ -35,7 +35,7 @@ from lstm_ref.bench import interleaved_times
 
 def lstm_flops(steps: int, batch: int, inputs: int, hidden: int,
                backward: bool = True) -> int:
-    """Floating-point operations of the matrix products of one LSTM layer (see above)."""
+    """Floating-point operations of one LSTM layer's matrix products (see above)."""
     for name, value in (("steps", steps), ("batch", batch), ("inputs", inputs),
                         ("hidden", hidden)):
         if not isinstance(value, int) or value < 1:
@@ -52,8 +52,11 @@ def synchronizer(device: torch.device | str) -> Callable[[], None]:
 
 
 def clock_for(device: torch.device | str) -> Callable[[], float]:
-    """CPU time of the process on the CPU (robust to other programs), wall time on a GPU."""
-    return time.process_time if torch.device(device).type == "cpu" else time.perf_counter
+    """CPU time of the process on the CPU (robust to other programs), wall time on a
+    GPU."""
+    if torch.device(device).type == "cpu":
+        return time.process_time
+    return time.perf_counter
 
 
 def median_times(candidates: dict[str, Callable[[], None]], rounds: int,
@@ -126,8 +129,8 @@ def matmul_flops_per_second(n: int, device, dtype=torch.float32, rounds: int = 5
 
 def numpy_blas_seconds(steps: int, batch: int, inputs: int, hidden: int,
                        rounds: int = 5, dtype=np.float32) -> float:
-    """CPU seconds of the matrix products that :mod:`lstm_ref.numpy.lstm_fast` makes in one
-    forward and backward pass, timed on their own (same shapes, same layouts, same
+    """CPU seconds of the matrix products that :mod:`lstm_ref.numpy.lstm_fast` makes in
+    one forward and backward pass, timed on their own (same shapes, same layouts, same
     number of calls): the BLAS share of the NumPy path."""
     rng = np.random.default_rng(0)
 
@@ -160,16 +163,18 @@ def gate_layout_call(batch: int, hidden: int, layout: str, repeats: int = 200,
                         dtype=np.float32) -> Callable[[], None]:
     """A call running the elementwise part of ``repeats`` LSTM steps in NumPy on a
     pre-activation laid out ``"batch-major"`` ``(B, 4H)`` (a gate is a block of columns,
-    strided) or ``"feature-major"`` ``(4H, B)`` (a gate is a block of rows, contiguous)."""
+    strided) or ``"feature-major"`` ``(4H, B)`` (a gate is a block of rows,
+    contiguous)."""
     if layout not in ("batch-major", "feature-major"):
-        raise ValueError(f"layout must be 'batch-major' or 'feature-major', got {layout!r}")
+        raise ValueError("layout must be 'batch-major' or 'feature-major', "
+                         f"got {layout!r}")
     rng = np.random.default_rng(1)
     shape = (batch, 4 * hidden) if layout == "batch-major" else (4 * hidden, batch)
     state = (batch, hidden) if layout == "batch-major" else (hidden, batch)
     a0 = rng.standard_normal(shape).astype(dtype)
-    a, c, c_new, h, product = (np.empty(shape, dtype), rng.standard_normal(state).astype(dtype),
-                               np.empty(state, dtype), np.empty(state, dtype),
-                               np.empty(state, dtype))
+    a = np.empty(shape, dtype)
+    c = rng.standard_normal(state).astype(dtype)
+    c_new, h, product = (np.empty(state, dtype) for _ in range(3))
 
     def gate(k):
         block = slice(k * hidden, (k + 1) * hidden)
@@ -193,13 +198,14 @@ def gate_layout_call(batch: int, hidden: int, layout: str, repeats: int = 200,
 
 
 def onednn_matmul_flops_per_second(n: int, rounds: int = 5) -> float | None:
-    """Throughput of an ``(n, n) @ (n, n)`` float32 product by oneDNN (the library behind
-    ``torch.nn.LSTM`` on the CPU), through a oneDNN ``Linear``; None where PyTorch was
-    built without it. On some CPUs oneDNN's own kernels are much faster than the BLAS
-    that ``torch.mm`` calls, so the device's limit is the better of the two."""
+    """Throughput of an ``(n, n) @ (n, n)`` float32 product by oneDNN (the library
+    behind ``torch.nn.LSTM`` on the CPU), through a oneDNN ``Linear``; None where
+    PyTorch was built without it. On some CPUs oneDNN's own kernels are much faster
+    than the BLAS that ``torch.mm`` calls, so the device's limit is the better of the
+    two."""
     if not torch.backends.mkldnn.is_available():
         return None
-    with warnings.catch_warnings():          # it defines TorchScript modules (deprecated)
+    with warnings.catch_warnings():      # it defines TorchScript modules (deprecated)
         warnings.simplefilter("ignore", DeprecationWarning)
         from torch.utils import mkldnn as mkldnn_utils
 

@@ -21,7 +21,8 @@ before the reset gate is known, which is why cuDNN and ``torch.nn.GRU`` use it.
 With ``fast=True`` (the default) PyTorch's form runs through the hand-written backward
 pass of :mod:`lstm_ref.torch.gru_fast` where it applies (``reset_after=True``, with
 biases, no ``PackedSequence`` of different lengths, no ``torch.func`` transform);
-``fast=False`` always loops :func:`gru_cell` under autograd. The tests hold the two equal.
+``fast=False`` always loops :func:`gru_cell` under autograd. The tests hold the two
+equal.
 """
 
 from __future__ import annotations
@@ -64,7 +65,8 @@ def gru_cell(x_t, h, W_ih, W_hh, b_ih, b_hh, reset_after=True):
 
 
 def gru_layer(x, state, weights, reverse=False, mask=None, reset_after=True, fast=True):
-    """One GRU layer and direction, by the fast path where it applies, else the step loop.
+    """One GRU layer and direction: the fast path where it applies, else the step
+    loop.
 
     Inputs and outputs as :func:`lstm_ref.torch.stack.scan`'s with :func:`gru_cell`.
     """
@@ -139,5 +141,6 @@ class GRU(stack.RecurrentBase):
         return out, h_n
 
     def extra_repr(self):
-        return (stack.extra_repr(self) + ("" if self.reset_after else ", reset_after=False")
+        return (stack.extra_repr(self)
+                + ("" if self.reset_after else ", reset_after=False")
                 + ("" if self.fast else ", fast=False"))

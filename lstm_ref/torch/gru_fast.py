@@ -3,8 +3,8 @@ r"""The GRU's fast path: one layer and direction as a ``torch.autograd.Function`
 The same numbers as :func:`lstm_ref.torch.gru.gru_cell` (PyTorch's form, the reset gate
 applied after the recurrent product) in a loop, with the backward pass written out, as
 :mod:`lstm_ref.torch.lstm_fast` does for the LSTM. Per step :math:`k = 0, \dots, T-1`
-(producing :math:`h_{k+1}` from :math:`h_k`), with :math:`a^x_k = W_x x_k + b_x` computed
-for all steps in ONE matrix product before the loop and
+(producing :math:`h_{k+1}` from :math:`h_k`), with :math:`a^x_k = W_x x_k + b_x`
+computed for all steps in ONE matrix product before the loop and
 :math:`a^h_k = W_h h_k + b_h` the one product left inside it:
 
 .. math::
@@ -34,10 +34,11 @@ only, so all of them are computed for the whole sequence at once, before the loo
     \end{aligned}
 
 so the loop does three operations per step: one broadcast product for
-:math:`\delta a^h_k`, one matrix product, one ``addcmul``. After it, the weight gradients
-are one product each over all steps: :math:`\nabla W_x = \sum_k \delta a^x_k x_k^\top`,
-:math:`\nabla W_h = \sum_k \delta a^h_k h_k^\top`, and :math:`\nabla b_x, \nabla b_h` are
-sums. Higher-order gradients differentiate the step loop given as ``reference``.
+:math:`\delta a^h_k`, one matrix product, one ``addcmul``. After it, the weight
+gradients are one product each over all steps:
+:math:`\nabla W_x = \sum_k \delta a^x_k x_k^\top`,
+:math:`\nabla W_h = \sum_k \delta a^h_k h_k^\top`, and :math:`\nabla b_x, \nabla b_h`
+are sums. Higher-order gradients differentiate the step loop given as ``reference``.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ import torch
 
 
 class GRULayer(torch.autograd.Function):
-    """One GRU layer (``reset_after=True``) in one direction, time-major as ``torch.nn``.
+    """One GRU layer (``reset_after=True``), one direction, time-major as ``torch.nn``.
 
     Inputs (of ``apply``): x ``(T, B, D)``, h0 ``(B, H)``, W_ih ``(3H, D)``,
     W_hh ``(3H, H)``, b_ih and b_hh ``(3H,)`` (blocks r, z, n), reverse (bool), and
@@ -73,7 +74,8 @@ class GRULayer(torch.autograd.Function):
         candidates = x.new_empty(steps, batch, hidden)            # n_k
         hiddens[0] = h0
         hidden_at, recurrent_at, rz_at, n_at = (
-            buffer.unbind(0) for buffer in (hiddens, recurrent, reset_update, candidates))
+            buffer.unbind(0)
+            for buffer in (hiddens, recurrent, reset_update, candidates))
         x_rz_at = input_part[:, :, :2 * hidden].unbind(0)
         x_n_at = input_part[:, :, 2 * hidden:].unbind(0)
         h_n_at = recurrent[:, :, 2 * hidden:].unbind(0)
@@ -82,9 +84,10 @@ class GRULayer(torch.autograd.Function):
         W_hh_T = W_hh.T
         for k in range(steps):
             torch.addmm(b_hh, hidden_at[k], W_hh_T, out=recurrent_at[k])
-            torch.add(x_rz_at[k], recurrent_at[k][:, :2 * hidden], out=rz_at[k]).sigmoid_()
+            rz = torch.add(x_rz_at[k], recurrent_at[k][:, :2 * hidden], out=rz_at[k])
+            rz.sigmoid_()
             n = torch.addcmul(x_n_at[k], r_at[k], h_n_at[k], value=2, out=n_at[k])
-            torch.addcmul(minus_one, n.sigmoid_(), two, out=n)    # n = 2 sigmoid(2a) - 1
+            torch.addcmul(minus_one, n.sigmoid_(), two, out=n)  # n = 2 sigmoid(2a) - 1
             torch.lerp(n, hidden_at[k], z_at[k], out=hidden_at[k + 1])
 
         ctx.save_for_backward(hiddens, recurrent, reset_update, candidates,
@@ -109,7 +112,8 @@ class GRULayer(torch.autograd.Function):
         # the local derivatives of every step at once: factors of dh_{k+1}
         from_n = (1 - z) * (1 - n * n)                            # da_n / dh
         factors = torch.empty(steps, batch, 3, hidden, dtype=n.dtype, device=n.device)
-        torch.mul(from_n * recurrent[:, :, 2 * hidden:], r * (1 - r), out=factors[:, :, 0])
+        torch.mul(from_n * recurrent[:, :, 2 * hidden:], r * (1 - r),
+                  out=factors[:, :, 0])
         torch.mul(h_prev - n, z * (1 - z), out=factors[:, :, 1])
         torch.mul(from_n, r, out=factors[:, :, 2])
         grad_recurrent = torch.empty_like(recurrent)              # da^h_k, (T, B, 3H)
@@ -145,11 +149,13 @@ class GRULayer(torch.autograd.Function):
             grad_b_ih = flat_input.sum(dim=0)
         if ctx.needs_input_grad[5]:
             grad_b_hh = flat_recurrent.sum(dim=0)
-        return grad_x, grad_hiddens[0], grad_W_ih, grad_W_hh, grad_b_ih, grad_b_hh, None, None
+        return (grad_x, grad_hiddens[0], grad_W_ih, grad_W_hh, grad_b_ih, grad_b_hh,
+                None, None)
 
     @staticmethod
     def differentiable_backward(ctx, grad_out, grad_h_n):
-        """The backward pass as a graph: autograd through the step loop ``reference``."""
+        """The backward pass as a graph: autograd through the step loop
+        ``reference``."""
         if ctx.reference is None:
             raise RuntimeError("GRULayer: higher-order gradients need the step loop as "
                                "`reference` (GRULayer.apply(..., reverse, reference))")
