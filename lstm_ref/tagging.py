@@ -35,8 +35,8 @@ def make_body(kind: str, input_size: int, hidden_size: int, num_layers: int = 1,
 
     ``kind``: "rnn", "lstm", "gru" (PyTorch's reset-after form), "gru_reset_before"
     (Cho et al.'s form) or "peephole".  Every kind is the plain cell loop differentiated by
-    autograd (the LSTM's hand-written fast path is switched off), so timings compare cells,
-    not implementations.
+    autograd (the LSTM's and GRU's hand-written fast paths are switched off), so timings
+    compare cells, not implementations.
     """
     from lstm_ref import torch as ref
 
@@ -45,7 +45,7 @@ def make_body(kind: str, input_size: int, hidden_size: int, num_layers: int = 1,
     builders = {
         "rnn": lambda: ref.RNN(**sizes),
         "lstm": lambda: ref.LSTM(**sizes, fast=False),
-        "gru": lambda: ref.GRU(**sizes, reset_after=True),
+        "gru": lambda: ref.GRU(**sizes, reset_after=True, fast=False),
         "gru_reset_before": lambda: ref.GRU(**sizes, reset_after=False),
         "peephole": lambda: ref.PeepholeLSTM(**sizes),
     }
