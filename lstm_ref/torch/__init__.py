@@ -12,7 +12,8 @@ equal, gradients and higher-order gradients included.
 * :class:`RNN` (``rnn.py``), cell :func:`rnn_cell`
 * :class:`LSTM` (``lstm.py``), cell :func:`lstm_cell`; its fast path with a hand-written
   backward pass is in ``lstm_fast.py``
-* :class:`GRU` (``gru.py``), cell :func:`gru_cell` (PyTorch's form or Cho et al.'s)
+* :class:`GRU` (``gru.py``), cell :func:`gru_cell` (PyTorch's form or Cho et al.'s); its
+  fast path for PyTorch's form, with a hand-written backward pass, is in ``gru_fast.py``
 * :class:`PeepholeLSTM` (``peephole.py``), cell :func:`peephole_lstm_cell`
 
 The plumbing shared by all of them (parameters, layers, directions) is in ``stack.py``,
