@@ -151,6 +151,15 @@ def test_lock_is_what_make_lock_makes(tmp_path):
         "`make lock` and commit the result")
 
 
+def test_binder_ci_and_docker_install_from_the_lock():
+    for path in ["binder/postBuild", ".github/workflows/publish.yml", "deploy/Dockerfile",
+                 "Makefile"]:
+        text = (REPO / path).read_text()
+        assert "requirements/lock.txt" in text or "$(LOCK)" in text, path
+        assert "constraints.txt" not in text, f"{path} still names the old constraints"
+    assert not (REPO / "requirements" / "constraints.txt").exists()
+
+
 @pytest.mark.parametrize("python", PYTHONS)
 @pytest.mark.parametrize("platform", sorted(PLATFORMS))
 def test_lock_resolves_on(platform, python):
