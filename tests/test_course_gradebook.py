@@ -316,7 +316,7 @@ def test_the_kubernetes_manifests_are_an_indexed_job_and_a_merge_step():
     volumes = {v["name"] for v in spec["template"]["spec"]["volumes"]}
     assert mounts <= volumes
     dockerfile = (REPO / "deploy" / "Dockerfile").read_text()
-    assert "bubblewrap" in dockerfile and "constraints.txt" in dockerfile
+    assert "bubblewrap" in dockerfile and "requirements/lock.txt" in dockerfile
 
 
 def _corpus():
