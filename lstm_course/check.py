@@ -47,7 +47,7 @@ def _is_answer(cell) -> bool:
 
 
 def _grade_id(nb, index: int) -> str:
-    return nb.cells[index].get("metadata", {}).get("nbgrader", {}).get("grade_id") or f"cell {index}"
+    return nb.cells[index].get("metadata", {}).get("nbgrader", {}).get("grade_id") or f"#{index}"
 
 
 def _frames(error: dict, counts: dict[int, int]) -> list[tuple[int, int]]:

@@ -116,4 +116,4 @@ def test_describe_never_leaves_a_field_empty():
     error = {"output_type": "error", "ename": "AssertionError", "evalue": "",
              "traceback": ["Cell In[1], line 1\n----> 1 assert x > 1"]}
     text = _describe(nb, 0, error, {1: 0}, 120)
-    assert text == "AssertionError at cell 0, line 1: `assert x > 1`", text
+    assert text == "AssertionError at cell #0, line 1: `assert x > 1`", text
