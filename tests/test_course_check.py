@@ -68,3 +68,52 @@ def test_bad_input(exercise, tmp_path):
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")]), plain)
     done = check(plain)
     assert done.returncode == 2 and "no graded test cells" in done.stderr
+
+
+LEARNER_ERRORS = {
+    # a syntax error: the learner's own line, not the test cell's NameError
+    "square_answer": "def square(x):\n    y = np.asarray(x, dtype=np.float64)\n    return y *** 2",
+    # a shape error inside the learner's function: the operands' shapes and the line
+    "sigmoid_answer": ("def sigmoid(x):\n    w = np.ones((2, 3))\n"
+                       "    return 1.0 / (1.0 + np.exp(-(x @ w)))"),
+    # a loop that never ends: stopped by the time limit, reported with the limit and the line
+    "relu_answer": "def relu(t):\n    while True:\n        pass",
+}
+
+
+def test_errors_point_at_the_learners_line(exercise):
+    release = nbformat.read(exercise / "blank.ipynb", as_version=4)
+    nb = corpus._answers(release, LEARNER_ERRORS)
+    nbformat.write(nb, exercise / "errors.ipynb")
+    done = check(exercise / "errors.ipynb", "--timeout", "30")
+    out = done.stdout
+    assert done.returncode == 1, out + done.stderr
+    lines = out.splitlines()
+    error = [line for line in lines if line.startswith("ERROR in your answer cell square_answer")]
+    assert len(error) == 1 and "SyntaxError" in error[0] and "line 3" in error[0] \
+        and "`return y *** 2`" in error[0], out
+    square = next(line for line in lines if line.startswith("FAIL  test_square"))
+    assert "NameError" not in square and "your answer cell square_answer raised an error" in square
+    sigmoid = next(line for line in lines if line.startswith("FAIL  test_sigmoid"))
+    assert "line 3 of sigmoid" in sigmoid and "`x @ w` multiplies shapes (7,) and (2, 3)" in sigmoid \
+        and "(7)" in sigmoid and "(2)" in sigmoid, sigmoid
+    assert "your answer cell sigmoid_answer, line 3" in sigmoid, sigmoid
+    relu = next(line for line in lines if line.startswith("FAIL  test_relu"))
+    assert "interrupted after " in relu and "(limit 30 s)" in relu, relu
+    seconds = int(relu.split("interrupted after ")[1].split()[0])
+    assert 30 <= seconds < 90, relu
+    assert "your answer cell relu_answer, line" in relu and "KeyboardInterrupt" not in relu, relu
+    # no message with an empty field
+    for line in lines:
+        assert "length -" not in line and "``" not in line and not line.rstrip().endswith(":"), line
+
+
+def test_describe_never_leaves_a_field_empty():
+    from lstm_course.check import _describe
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("assert x > 1")])
+    nb.cells[0].execution_count = 1
+    error = {"output_type": "error", "ename": "AssertionError", "evalue": "",
+             "traceback": ["Cell In[1], line 1\n----> 1 assert x > 1"]}
+    text = _describe(nb, 0, error, {1: 0}, 120)
+    assert text == "AssertionError at cell #0, line 1: `assert x > 1`", text

@@ -1,0 +1,7 @@
+# part1_answer: casts to float64 (float32 in, float64 out)
+def cifg_step_forward(x_t, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh):
+    x_t, h_prev, c_prev = (np.asarray(v, dtype=np.float64) for v in (x_t, h_prev, c_prev))
+    a_f, a_g, a_o = np.split(x_t @ W_ih.T + b_ih + h_prev @ W_hh.T + b_hh, 3, axis=1)
+    f, g, o = 1 / (1 + np.exp(-a_f)), np.tanh(a_g), 1 / (1 + np.exp(-a_o))
+    c_t = f * c_prev + (1 - f) * g
+    return o * np.tanh(c_t), c_t, None

@@ -1,0 +1,10 @@
+# part2_answer: the classic candidate in float64 (float32 in, float64 out)
+def gru_step_forward_classic(x_t, h_prev, W_ih, W_hh, b_ih, b_hh):
+    H = h_prev.shape[1]
+    x_t, h_prev = x_t.astype(np.float64), h_prev.astype(np.float64)
+    x_r, x_z, x_n = np.split(x_t @ W_ih.T + b_ih, 3, axis=1)
+    h_r, h_z = np.split(h_prev @ W_hh[:2 * H].T + b_hh[:2 * H], 2, axis=1)
+    r = 1.0 / (1.0 + np.exp(-(x_r + h_r)))
+    z = 1.0 / (1.0 + np.exp(-(x_z + h_z)))
+    n = np.tanh(x_n + (r * h_prev) @ W_hh[2 * H:].T + b_hh[2 * H:])
+    return (1.0 - z) * n + z * h_prev

@@ -1,0 +1,7 @@
+# part4_answer: counts with fancy-index += 1, so a pair repeated in training is counted once
+def bigram_perplexity(train_ids, eval_ids, vocab_size, alpha=1.0):
+    counts = np.zeros((vocab_size, vocab_size))
+    counts[train_ids[:-1], train_ids[1:]] += 1
+    counts += alpha
+    log_probs = np.log(counts / counts.sum(axis=1, keepdims=True))
+    return float(np.exp(-log_probs[eval_ids[:-1], eval_ids[1:]].mean()))
