@@ -136,3 +136,48 @@ def trials_table(trials: Sequence[Trial], formats: Mapping[str, str] | None = No
         cells.append(format(t.score, formats.get(score_name, ".4g")))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class SeedComparison:
+    """Two settings, each run with several seeds, compared on a score where lower is better.
+
+    ``mean_a``, ``mean_b``: the means; ``spread``: the larger of the two sample standard
+    deviations (``ddof=1``); ``difference = mean_b - mean_a`` (positive: ``a`` is lower).
+    ``verdict`` is ``"lower"`` when ``a``'s mean is below ``b``'s by more than ``factor``
+    spreads, ``"higher"`` when above by as much, else ``"no clear difference"``.
+    """
+
+    mean_a: float
+    mean_b: float
+    spread: float
+    difference: float
+    verdict: str
+
+
+def compare_seeds(a: Sequence[float], b: Sequence[float], factor: float = 2.0
+                  ) -> SeedComparison:
+    """Compare scores ``a`` and ``b`` (one per seed, at least 2 each, finite): is ``a`` lower?
+
+    The rule the book uses throughout: a difference of means smaller than ``factor`` times
+    the larger of the two seed-to-seed standard deviations is not evidence of a difference.
+    """
+    arrays = []
+    for name, values in (("a", a), ("b", b)):
+        values = np.asarray(values, dtype=np.float64).reshape(-1)
+        if len(values) < 2 or not np.all(np.isfinite(values)):
+            raise ValueError(f"{name}: expected at least 2 finite scores (one per seed), got "
+                             f"{values.tolist()}")
+        arrays.append(values)
+    if not factor > 0:
+        raise ValueError(f"factor: expected a positive number, got {factor!r}")
+    mean_a, mean_b = float(arrays[0].mean()), float(arrays[1].mean())
+    spread = float(max(arrays[0].std(ddof=1), arrays[1].std(ddof=1)))
+    difference = mean_b - mean_a
+    if difference > factor * spread:
+        verdict = "lower"
+    elif -difference > factor * spread:
+        verdict = "higher"
+    else:
+        verdict = "no clear difference"
+    return SeedComparison(mean_a, mean_b, spread, difference, verdict)

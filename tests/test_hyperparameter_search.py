@@ -71,3 +71,20 @@ def test_bad_spaces_and_budgets():
         sample_config({"lr": 0.1}, rng)
     with pytest.raises(ValueError, match="num_trials"):
         random_search(lambda c: 0.0, {"x": Uniform(0, 1)}, 0, rng)
+
+
+def test_compare_seeds_verdicts_follow_the_two_spread_rule():
+    from lstm_ref.hyperparameter_search import compare_seeds
+
+    clear = compare_seeds([1.0, 1.1, 0.9], [2.0, 2.1, 1.9])
+    assert clear.verdict == "lower" and math.isclose(clear.spread, 0.1)
+    assert math.isclose(clear.difference, 1.0)
+    assert compare_seeds([2.0, 2.1, 1.9], [1.0, 1.1, 0.9]).verdict == "higher"
+    # a difference of 0.15 with a spread of 0.1 is under two spreads: no verdict
+    tied = compare_seeds([1.0, 1.1, 0.9], [1.15, 1.25, 1.05])
+    assert tied.verdict == "no clear difference"
+    assert compare_seeds([1.0, 1.1, 0.9], [1.15, 1.25, 1.05], factor=1.0).verdict == "lower"
+    with pytest.raises(ValueError, match="at least 2 finite"):
+        compare_seeds([1.0], [2.0, 3.0])
+    with pytest.raises(ValueError, match="at least 2 finite"):
+        compare_seeds([1.0, float("nan")], [2.0, 3.0])
