@@ -45,24 +45,28 @@ def parameter_count(kind: str, input_size: int, hidden_size: int, num_layers: in
     return total
 
 
-def matched_hidden_size(kind: str, target_params: int, input_size: int, num_layers: int = 1,
-                        bidirectional: bool = False, num_classes: int = 0) -> int:
-    """The hidden size ``H`` whose ``kind`` network has the parameter count nearest ``target_params``.
+def matched_hidden_size(kind: str, target_params: int, input_size: int,
+                        num_layers: int = 1, bidirectional: bool = False,
+                        num_classes: int = 0) -> int:
+    """The hidden size ``H`` whose parameter count is nearest ``target_params``.
 
     The count is :func:`parameter_count` plus, when ``num_classes > 0``, a linear head
     ``(num_classes, d*H)`` with a bias on top (``d`` = 2 if bidirectional), the
-    :class:`lstm_ref.tagging.Tagger` layout.  The count grows with ``H``, so the nearest is
-    one of the two sizes around ``target_params``; a tie goes to the smaller ``H``.  Use it
-    to compare cells at (nearly) equal size: e.g. the RNN that matches an LSTM of width 32.
+    :class:`lstm_ref.tagging.Tagger` layout.  The count grows with ``H``, so the
+    nearest is one of the two sizes around ``target_params``; a tie goes to the smaller
+    ``H``.  Use it to compare cells at (nearly) equal size: e.g. the RNN that matches an
+    LSTM of width 32.
     """
     target = _check_size(target_params, "target_params")
-    if isinstance(num_classes, bool) or int(num_classes) != num_classes or num_classes < 0:
+    if (isinstance(num_classes, bool) or int(num_classes) != num_classes
+            or num_classes < 0):
         raise ValueError(f"num_classes must be an integer >= 0, got {num_classes!r}")
     directions = 2 if bidirectional else 1
 
     def total(hidden: int) -> int:
         head = num_classes * (directions * hidden + 1) if num_classes else 0
-        return parameter_count(kind, input_size, hidden, num_layers, bidirectional) + head
+        body = parameter_count(kind, input_size, hidden, num_layers, bidirectional)
+        return body + head
 
     hidden = 1
     while total(hidden + 1) <= target:
@@ -75,7 +79,7 @@ def matched_hidden_size(kind: str, target_params: int, input_size: int, num_laye
 
 def count_with_head(kind: str, input_size: int, hidden_size: int, num_classes: int,
                     num_layers: int = 1, bidirectional: bool = False) -> int:
-    """:func:`parameter_count` plus a per-step linear head of ``num_classes`` outputs."""
+    """:func:`parameter_count` plus a linear head of ``num_classes`` outputs."""
     directions = 2 if bidirectional else 1
     num_classes = _check_size(num_classes, "num_classes")
     return (parameter_count(kind, input_size, hidden_size, num_layers, bidirectional)

@@ -35,15 +35,15 @@ BACKENDS = ("ref", "torch")
 def make_body(kind: str, input_size: int, hidden_size: int, num_layers: int = 1,
               bidirectional: bool = False, backend: str = "ref",
               forget_bias: float | None = None) -> nn.Module:
-    """A recurrent network by name (batch-first), from ``lstm_ref.torch`` or ``torch.nn``.
+    """A recurrent network by name (batch-first): ``lstm_ref.torch`` or ``torch.nn``.
 
     ``kind``: "rnn", "lstm", "gru" (PyTorch's reset-after form), "gru_reset_before"
     (Cho et al.'s form) or "peephole".  With ``backend="ref"`` every kind is the plain
-    ``lstm_ref.torch`` cell loop differentiated by autograd (the LSTM's hand-written fast
-    path is switched off), so timings compare cells, not implementations.  With
-    ``backend="torch"`` the "rnn", "lstm" and "gru" kinds are ``torch.nn``'s modules (fused
-    kernels: oneDNN on the CPU, cuDNN on a GPU); they compute the same functions with the same
-    parameter names, so a model trains alike on either backend, only faster.
+    ``lstm_ref.torch`` cell loop differentiated by autograd (the LSTM's hand-written
+    fast path is switched off), so timings compare cells, not implementations.  With
+    ``backend="torch"`` the "rnn", "lstm" and "gru" kinds are ``torch.nn``'s modules
+    (fused kernels: oneDNN on the CPU, cuDNN on a GPU); they compute the same functions
+    with the same parameter names, so a model trains alike on either backend, faster.
 
     ``forget_bias`` (LSTM kinds only): set the forget gate's total bias
     ``b_xf + b_hf`` of every layer to this value
@@ -56,13 +56,13 @@ def make_body(kind: str, input_size: int, hidden_size: int, num_layers: int = 1,
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
     if forget_bias is not None and kind not in ("lstm", "peephole"):
-        raise ValueError(f"forget_bias applies to the LSTM kinds ('lstm', 'peephole') only, "
-                         f"got kind {kind!r}")
+        raise ValueError(f"forget_bias applies to the LSTM kinds ('lstm', 'peephole') "
+                         f"only, got kind {kind!r}")
     if backend == "torch":
         builders = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
         if kind not in builders:
-            raise ValueError(f"backend 'torch' has kinds {tuple(builders)}; {kind!r} exists "
-                             f"only in backend 'ref'")
+            raise ValueError(f"backend 'torch' has kinds {tuple(builders)}; {kind!r} "
+                             f"exists only in backend 'ref'")
         body = builders[kind](**sizes)
     else:
         from lstm_ref import torch as ref
@@ -226,7 +226,7 @@ def time_epoch(model: nn.Module, train, batch_size: int = 32, device="cpu") -> f
 
 @dataclass
 class StepsResult:
-    history: dict        # "step" (updates done, 1, 2, ...), "loss", "accuracy" (of that batch)
+    history: dict        # "step" (updates done: 1, 2, ...), "loss", "accuracy" (batch)
     test_accuracy: float  # masked accuracy on the test set after training
     steps: int           # updates run: ``steps`` asked, or fewer when stopped early
     cpu_seconds: float   # CPU time of this process during training (time.process_time)
@@ -238,21 +238,23 @@ def fit_steps(model: nn.Module, train, test, steps: int, batch_size: int = 128,
               lr: float = 1e-2, device="cpu", seed: int = 0, desc: str = "training",
               clip: float | None = None, stop_at: float | None = None,
               patience: int = 25) -> StepsResult:
-    """Train ``model`` for ``steps`` Adam updates (cross-entropy); return a :class:`StepsResult`.
+    """Train ``model`` for ``steps`` Adam updates; return a :class:`StepsResult`.
 
     Inputs:
-        train, test: pairs ``(x, y)`` of NumPy arrays, ``x`` ``(N, T, D)``, ``y`` ``(N, T)``
-            with ``IGNORE_INDEX`` where a step has no label.
+        train, test: pairs ``(x, y)`` of NumPy arrays, ``x`` ``(N, T, D)``,
+            ``y`` ``(N, T)`` with ``IGNORE_INDEX`` where a step has no label.
         steps: the budget, in updates of ``batch_size`` sequences drawn from ``train``
             (epochs shuffled with ``seed``).
         clip: if given, the gradient's global norm is clipped to it before each update.
         stop_at: if given, stop as soon as the training-batch accuracy has been
-            ``>= stop_at`` on ``patience`` consecutive updates (the task is learned; more
-            updates would only spend time).
-    ``history`` logs, for every update ``k = 1, 2, ...``, the loss and the accuracy on its
-    batch (measured in the forward pass of that update): what :func:`steps_to_reach` reads.
+            ``>= stop_at`` on ``patience`` consecutive updates (the task is learned;
+            more updates would only spend time).
+    ``history`` logs, for every update ``k = 1, 2, ...``, the loss and the accuracy on
+    its batch (measured in the forward pass of that update), which
+    :func:`steps_to_reach` reads.
     """
-    for value, name in ((steps, "steps"), (batch_size, "batch_size"), (patience, "patience")):
+    checks = ((steps, "steps"), (batch_size, "batch_size"), (patience, "patience"))
+    for value, name in checks:
         if isinstance(value, bool) or int(value) != value or value < 1:
             raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
     model.to(device)
@@ -268,26 +270,29 @@ def fit_steps(model: nn.Module, train, test, steps: int, batch_size: int = 128,
         history["step"].append(i + 1)
         history["loss"].append(float(metrics["loss"]))
         history["accuracy"].append(accuracy)
-        bar.set_postfix({"loss": f"{history['loss'][-1]:.4g}", "acc": f"{accuracy:.3f}"},
-                        refresh=False)
+        bar.set_postfix({"loss": f"{history['loss'][-1]:.4g}",
+                         "acc": f"{accuracy:.3f}"}, refresh=False)
         streak = streak + 1 if stop_at is not None and accuracy >= stop_at else 0
         if stop_at is not None and streak >= patience:
             break
     bar.close()
     _synchronize(device)
     seconds = time.process_time() - start
-    return StepsResult(history, evaluate(model, *test, device=device), len(history["step"]),
-                       seconds, str(device), model)
+    accuracy = evaluate(model, *test, device=device)
+    return StepsResult(history, accuracy, len(history["step"]), seconds, str(device),
+                       model)
 
 
-def steps_to_reach(history: dict, threshold: float, key: str = "accuracy") -> int | None:
-    """The first logged ``history["step"]`` at which ``history[key] >= threshold``; None if never.
+def steps_to_reach(history: dict, threshold: float,
+                   key: str = "accuracy") -> int | None:
+    """The first ``history["step"]`` with ``history[key] >= threshold``; None if never.
 
     With a history from :func:`fit_steps` this is the number of updates a model needed
     before a training batch was answered with accuracy ``threshold``.
     """
     if "step" not in history or key not in history:
-        raise ValueError(f"history must hold 'step' and {key!r}, got keys {sorted(history)}")
+        raise ValueError(f"history must hold 'step' and {key!r}, "
+                         f"got keys {sorted(history)}")
     if len(history["step"]) != len(history[key]):
         raise ValueError(f"history['step'] and history[{key!r}] differ in length")
     for step, value in zip(history["step"], history[key]):
@@ -297,18 +302,18 @@ def steps_to_reach(history: dict, threshold: float, key: str = "accuracy") -> in
 
 
 def clear_winner(scores, higher_is_better: bool = True) -> str | None:
-    """The cell whose WORST seed beats every other cell's BEST seed, or None (no clear winner).
+    """The cell whose WORST seed beats every other cell's BEST seed; None if none does.
 
-    ``scores``: ``{name: [score of seed 0, seed 1, ...]}`` with at least two names, each with
-    at least one score (``inf`` is allowed, e.g. "never reached"; NaN is not).  With
-    ``higher_is_better=False`` smaller is better (updates needed, error, seconds).  The rule
-    is deliberately strict: when the seeds' ranges overlap, the data do not separate the
-    cells, whatever their means say.
+    ``scores``: ``{name: [score of seed 0, seed 1, ...]}`` with at least two names, each
+    with at least one score (``inf`` is allowed, e.g. "never reached"; NaN is not).
+    With ``higher_is_better=False`` smaller is better (updates needed, error, seconds).  The
+    rule is deliberately strict: when the seeds' ranges overlap, the data do not
+    separate the cells, whatever their means say.
     """
     scores = {name: [float(v) for v in values] for name, values in dict(scores).items()}
     if len(scores) < 2 or any(len(v) == 0 for v in scores.values()):
-        raise ValueError(f"scores must map at least two names to non-empty lists of scores, "
-                         f"got {scores!r}")
+        raise ValueError(f"scores must map at least two names to non-empty lists of "
+                         f"scores, got {scores!r}")
     if any(np.isnan(v) for values in scores.values() for v in values):
         raise ValueError(f"scores must not contain NaN, got {scores!r}")
     sign = 1.0 if higher_is_better else -1.0
@@ -324,11 +329,11 @@ def cpu_seconds_per_step(models, batch, rounds: int = 5, lr: float = 1e-2) -> di
     """CPU seconds per training update of each model, ``{name: median seconds}``.
 
     ``models``: ``{name: Tagger}``; ``batch``: ``(x, y)`` NumPy arrays, one batch.  Each
-    model is timed on a COPY on the CPU (the models are untouched): forward, cross-entropy,
-    backward and an Adam update, in ``rounds`` interleaved rounds (so a busy spell of the
-    machine hits every model alike), by the process's CPU time (``time.process_time``), which
-    leaves out the time other programs hold the core.  Run with one thread
-    (``torch.set_num_threads(1)``) to read the result as seconds of one core.
+    model is timed on a COPY on the CPU (the models are untouched): forward,
+    cross-entropy, backward and an Adam update, in ``rounds`` interleaved rounds (so a
+    busy spell of the machine hits every model alike), by the process's CPU time
+    (``time.process_time``), which leaves out the time other programs hold the core.
+    Run with one thread (``torch.set_num_threads(1)``): seconds of one core.
     """
     from lstm_ref.bench import interleaved_times
 

@@ -6,9 +6,9 @@ import torch
 
 from lstm_ref.context_tasks import shifted_symbols
 from lstm_ref.parameter_count import parameter_count
-from lstm_ref.tagging import (KINDS, Tagger, clear_winner, count_parameters, cpu_seconds_per_step,
-                              evaluate, fit_steps, fit_tagger, make_body, predict,
-                              steps_to_reach, time_epoch)
+from lstm_ref.tagging import (KINDS, Tagger, clear_winner, count_parameters,
+                              cpu_seconds_per_step, evaluate, fit_steps, fit_tagger,
+                              make_body, predict, steps_to_reach, time_epoch)
 
 REFERENCE = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}
 
@@ -78,7 +78,8 @@ def test_torch_backend_is_torch_nn_and_computes_the_ref_function(kind):
     torch.testing.assert_close(ours(x)[0], body(x)[0], rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("kind, backend", [("lstm", "ref"), ("lstm", "torch"), ("peephole", "ref")])
+@pytest.mark.parametrize("kind, backend",
+                         [("lstm", "ref"), ("lstm", "torch"), ("peephole", "ref")])
 def test_forget_bias_sets_the_forget_block_only(kind, backend):
     body = make_body(kind, 3, 4, num_layers=2, backend=backend, forget_bias=1.5)
     default = make_body(kind, 3, 4, num_layers=2, backend=backend)
@@ -113,7 +114,8 @@ def test_fit_steps_learns_an_echo_logs_every_update_and_stops_early():
     model = Tagger(make_body("gru", 4, 16, backend="torch"), 4)
     result = fit_steps(model, train, test, steps=60, batch_size=32, lr=1e-2)
     assert result.steps == 60 and result.history["step"] == list(range(1, 61))
-    assert result.test_accuracy > 0.9 and result.cpu_seconds > 0 and result.model is model
+    assert result.test_accuracy > 0.9 and result.cpu_seconds > 0
+    assert result.model is model
     reached = steps_to_reach(result.history, 0.9)
     assert reached is not None and 1 < reached <= 60
     assert all(a < 0.9 for a in result.history["accuracy"][:reached - 1])
@@ -130,7 +132,8 @@ def test_fit_steps_learns_an_echo_logs_every_update_and_stops_early():
 def test_fit_steps_rejects_bad_budgets():
     model = Tagger(make_body("rnn", 4, 3), 4)
     data = (np.zeros((5, 6, 4), np.float32), np.zeros((5, 6), np.int64))
-    for kwargs in (dict(steps=0), dict(steps=2, batch_size=0), dict(steps=2, patience=0)):
+    bad = (dict(steps=0), dict(steps=2, batch_size=0), dict(steps=2, patience=0))
+    for kwargs in bad:
         with pytest.raises(ValueError, match="must be an integer >= 1"):
             fit_steps(model, data, data, **kwargs)
 
@@ -147,11 +150,12 @@ def test_steps_to_reach():
 def test_clear_winner_needs_the_worst_seed_to_beat_every_other_best_seed():
     assert clear_winner({"a": [0.9, 0.95], "b": [0.5, 0.85], "c": [0.1]}) == "a"
     assert clear_winner({"a": [0.9, 0.95], "b": [0.5, 0.91]}) is None   # ranges overlap
-    assert clear_winner({"a": [0.9, 0.9], "b": [0.9, 0.9]}) is None     # a tie is no win
+    assert clear_winner({"a": [0.9, 0.9], "b": [0.9, 0.9]}) is None   # a tie: no win
     # smaller is better: updates needed, with "never" as inf
     assert clear_winner({"a": [100, 140], "b": [150, 300], "c": [np.inf] * 3},
                         higher_is_better=False) == "a"
-    assert clear_winner({"a": [100, 160], "b": [150, 300]}, higher_is_better=False) is None
+    overlapping = {"a": [100, 160], "b": [150, 300]}
+    assert clear_winner(overlapping, higher_is_better=False) is None
     with pytest.raises(ValueError, match="two names"):
         clear_winner({"a": [1.0]})
     with pytest.raises(ValueError, match="NaN"):
@@ -167,6 +171,6 @@ def test_cpu_seconds_per_step_times_copies_and_sees_the_cost_of_width():
     weights = {k: v.clone() for k, v in small.state_dict().items()}
     seconds = cpu_seconds_per_step({"small": small, "large": large}, batch, rounds=3)
     assert set(seconds) == {"small", "large"} and seconds["small"] > 0
-    assert seconds["large"] > 2 * seconds["small"]   # 64x the weights costs clearly more
+    assert seconds["large"] > 2 * seconds["small"]   # 64x the width costs clearly more
     for key, value in small.state_dict().items():
         torch.testing.assert_close(value, weights[key], rtol=0, atol=0)
