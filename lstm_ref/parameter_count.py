@@ -43,3 +43,44 @@ def parameter_count(kind: str, input_size: int, hidden_size: int, num_layers: in
         per_direction = gates * hidden * (layer_input + hidden + 2) + EXTRA_VECTORS[kind] * hidden
         total += directions * per_direction
     return total
+
+
+def matched_hidden_size(kind: str, target_params: int, input_size: int,
+                        num_layers: int = 1, bidirectional: bool = False,
+                        num_classes: int = 0) -> int:
+    """The hidden size ``H`` whose parameter count is nearest ``target_params``.
+
+    The count is :func:`parameter_count` plus, when ``num_classes > 0``, a linear head
+    ``(num_classes, d*H)`` with a bias on top (``d`` = 2 if bidirectional), the
+    :class:`lstm_ref.tagging.Tagger` layout.  The count grows with ``H``, so the
+    nearest is one of the two sizes around ``target_params``; a tie goes to the smaller
+    ``H``.  Use it to compare cells at (nearly) equal size: e.g. the RNN that matches an
+    LSTM of width 32.
+    """
+    target = _check_size(target_params, "target_params")
+    if (isinstance(num_classes, bool) or int(num_classes) != num_classes
+            or num_classes < 0):
+        raise ValueError(f"num_classes must be an integer >= 0, got {num_classes!r}")
+    directions = 2 if bidirectional else 1
+
+    def total(hidden: int) -> int:
+        head = num_classes * (directions * hidden + 1) if num_classes else 0
+        body = parameter_count(kind, input_size, hidden, num_layers, bidirectional)
+        return body + head
+
+    hidden = 1
+    while total(hidden + 1) <= target:
+        hidden += 1
+    if total(hidden) > target:   # even H = 1 is larger than the target
+        return 1
+    above = hidden + 1
+    return above if total(above) - target < target - total(hidden) else hidden
+
+
+def count_with_head(kind: str, input_size: int, hidden_size: int, num_classes: int,
+                    num_layers: int = 1, bidirectional: bool = False) -> int:
+    """:func:`parameter_count` plus a linear head of ``num_classes`` outputs."""
+    directions = 2 if bidirectional else 1
+    num_classes = _check_size(num_classes, "num_classes")
+    return (parameter_count(kind, input_size, hidden_size, num_layers, bidirectional)
+            + num_classes * (directions * _check_size(hidden_size, "hidden_size") + 1))

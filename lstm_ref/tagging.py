@@ -24,34 +24,62 @@ import torch
 from torch import nn
 
 from lstm_ref.context_tasks import IGNORE_INDEX, masked_accuracy
-from lstm_ref.training import train_loop
+from lstm_ref.training import progress, train_loop
 
 KINDS = ("rnn", "lstm", "gru", "gru_reset_before", "peephole")
 
 
+BACKENDS = ("ref", "torch")
+
+
 def make_body(kind: str, input_size: int, hidden_size: int, num_layers: int = 1,
-              bidirectional: bool = False) -> nn.Module:
-    """An ``lstm_ref.torch`` network by name (batch-first).
+              bidirectional: bool = False, backend: str = "ref",
+              forget_bias: float | None = None) -> nn.Module:
+    """A recurrent network by name (batch-first): ``lstm_ref.torch`` or ``torch.nn``.
 
     ``kind``: "rnn", "lstm", "gru" (PyTorch's reset-after form), "gru_reset_before"
-    (Cho et al.'s form) or "peephole".  Every kind is the plain cell loop differentiated by
-    autograd (the LSTM's and GRU's hand-written fast paths are switched off), so timings
-    compare cells, not implementations.
-    """
-    from lstm_ref import torch as ref
+    (Cho et al.'s form) or "peephole".  With ``backend="ref"`` every kind is the plain
+    ``lstm_ref.torch`` cell loop differentiated by autograd (the LSTM's and GRU's
+    hand-written fast paths are switched off), so timings compare cells, not implementations.  With
+    ``backend="torch"`` the "rnn", "lstm" and "gru" kinds are ``torch.nn``'s modules
+    (fused kernels: oneDNN on the CPU, cuDNN on a GPU); they compute the same functions
+    with the same parameter names, so a model trains alike on either backend, faster.
 
+    ``forget_bias`` (LSTM kinds only): set the forget gate's total bias
+    ``b_xf + b_hf`` of every layer to this value
+    (:func:`lstm_ref.lstm_init.set_forget_bias`), so ``f_t = sigma(b_f)`` starts near 1.
+    """
     sizes = dict(input_size=input_size, hidden_size=hidden_size, num_layers=num_layers,
                  bidirectional=bidirectional, batch_first=True)
-    builders = {
-        "rnn": lambda: ref.RNN(**sizes),
-        "lstm": lambda: ref.LSTM(**sizes, fast=False),
-        "gru": lambda: ref.GRU(**sizes, reset_after=True, fast=False),
-        "gru_reset_before": lambda: ref.GRU(**sizes, reset_after=False),
-        "peephole": lambda: ref.PeepholeLSTM(**sizes),
-    }
-    if kind not in builders:
+    if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
-    return builders[kind]()
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    if forget_bias is not None and kind not in ("lstm", "peephole"):
+        raise ValueError(f"forget_bias applies to the LSTM kinds ('lstm', 'peephole') "
+                         f"only, got kind {kind!r}")
+    if backend == "torch":
+        builders = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+        if kind not in builders:
+            raise ValueError(f"backend 'torch' has kinds {tuple(builders)}; {kind!r} "
+                             f"exists only in backend 'ref'")
+        body = builders[kind](**sizes)
+    else:
+        from lstm_ref import torch as ref
+
+        builders = {
+            "rnn": lambda: ref.RNN(**sizes),
+            "lstm": lambda: ref.LSTM(**sizes, fast=False),
+            "gru": lambda: ref.GRU(**sizes, reset_after=True, fast=False),
+            "gru_reset_before": lambda: ref.GRU(**sizes, reset_after=False),
+            "peephole": lambda: ref.PeepholeLSTM(**sizes),
+        }
+        body = builders[kind]()
+    if forget_bias is not None:
+        from lstm_ref.lstm_init import set_forget_bias
+
+        set_forget_bias(body, forget_bias)
+    return body
 
 
 class Tagger(nn.Module):
@@ -120,22 +148,8 @@ def _synchronize(device) -> None:
         torch.cuda.synchronize(device)
 
 
-def fit_tagger(model: nn.Module, train, test, epochs: int, batch_size: int = 32,
-               lr: float = 1e-2, device="cpu", seed: int = 0, desc: str = "training",
-               log_every: int = 4) -> FitResult:
-    """Train ``model`` (a :class:`Tagger`) with Adam and cross-entropy; return a :class:`FitResult`.
-
-    Inputs:
-        train, test: pairs ``(x, y)`` of NumPy arrays, ``x`` ``(N, T, D)``, ``y`` ``(N, T)``
-            with ``IGNORE_INDEX`` where a step has no label.
-        epochs: passes over ``train``, shuffled with ``seed``; the last partial batch is kept.
-    The model is moved to ``device``.  ``history`` logs the training loss and the batch
-    accuracy every ``log_every`` optimisation steps.
-    """
-    if epochs < 1 or batch_size < 1:
-        raise ValueError(f"epochs and batch_size must be >= 1, got {epochs} and {batch_size}")
-    model.to(device)
-    x_train, y_train = _as_tensors(*train, device)
+def _training_step(model, x_train, y_train, batch_size, lr, seed, device, clip=None):
+    """``step(i)``: one Adam update on batch ``i`` of epochs shuffled with ``seed``."""
     num_batches = -(-x_train.shape[0] // batch_size)
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
@@ -153,10 +167,34 @@ def fit_tagger(model: nn.Module, train, test, epochs: int, batch_size: int = 32,
         loss = loss_fn(logits.reshape(-1, logits.shape[-1]), target.reshape(-1))
         optimizer.zero_grad()
         loss.backward()
+        if clip is not None:
+            nn.utils.clip_grad_norm_(model.parameters(), clip)
         optimizer.step()
         labelled = target != IGNORE_INDEX
         accuracy = (logits.argmax(-1)[labelled] == target[labelled]).float().mean()
         return {"loss": loss.detach(), "accuracy": accuracy}
+
+    return step
+
+
+def fit_tagger(model: nn.Module, train, test, epochs: int, batch_size: int = 32,
+               lr: float = 1e-2, device="cpu", seed: int = 0, desc: str = "training",
+               log_every: int = 4) -> FitResult:
+    """Train ``model`` (a :class:`Tagger`) with Adam and cross-entropy; return a :class:`FitResult`.
+
+    Inputs:
+        train, test: pairs ``(x, y)`` of NumPy arrays, ``x`` ``(N, T, D)``, ``y`` ``(N, T)``
+            with ``IGNORE_INDEX`` where a step has no label.
+        epochs: passes over ``train``, shuffled with ``seed``; the last partial batch is kept.
+    The model is moved to ``device``.  ``history`` logs the training loss and the batch
+    accuracy every ``log_every`` optimisation steps.
+    """
+    if epochs < 1 or batch_size < 1:
+        raise ValueError(f"epochs and batch_size must be >= 1, got {epochs} and {batch_size}")
+    model.to(device)
+    x_train, y_train = _as_tensors(*train, device)
+    num_batches = -(-x_train.shape[0] // batch_size)
+    step = _training_step(model, x_train, y_train, batch_size, lr, seed, device)
 
     _synchronize(device)
     start = time.perf_counter()
@@ -184,3 +222,138 @@ def time_epoch(model: nn.Module, train, batch_size: int = 32, device="cpu") -> f
         optimizer.step()
     _synchronize(device)
     return time.perf_counter() - start
+
+
+@dataclass
+class StepsResult:
+    history: dict        # "step" (updates done: 1, 2, ...), "loss", "accuracy" (batch)
+    test_accuracy: float  # masked accuracy on the test set after training
+    steps: int           # updates run: ``steps`` asked, or fewer when stopped early
+    cpu_seconds: float   # CPU time of this process during training (time.process_time)
+    device: str
+    model: nn.Module = field(repr=False)  # the trained model
+
+
+def fit_steps(model: nn.Module, train, test, steps: int, batch_size: int = 128,
+              lr: float = 1e-2, device="cpu", seed: int = 0, desc: str = "training",
+              clip: float | None = None, stop_at: float | None = None,
+              patience: int = 25) -> StepsResult:
+    """Train ``model`` for ``steps`` Adam updates; return a :class:`StepsResult`.
+
+    Inputs:
+        train, test: pairs ``(x, y)`` of NumPy arrays, ``x`` ``(N, T, D)``,
+            ``y`` ``(N, T)`` with ``IGNORE_INDEX`` where a step has no label.
+        steps: the budget, in updates of ``batch_size`` sequences drawn from ``train``
+            (epochs shuffled with ``seed``).
+        clip: if given, the gradient's global norm is clipped to it before each update.
+        stop_at: if given, stop as soon as the training-batch accuracy has been
+            ``>= stop_at`` on ``patience`` consecutive updates (the task is learned;
+            more updates would only spend time).
+    ``history`` logs, for every update ``k = 1, 2, ...``, the loss and the accuracy on
+    its batch (measured in the forward pass of that update), which
+    :func:`steps_to_reach` reads.
+    """
+    checks = ((steps, "steps"), (batch_size, "batch_size"), (patience, "patience"))
+    for value, name in checks:
+        if isinstance(value, bool) or int(value) != value or value < 1:
+            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    model.to(device)
+    x_train, y_train = _as_tensors(*train, device)
+    step = _training_step(model, x_train, y_train, batch_size, lr, seed, device, clip)
+    history = {"step": [], "loss": [], "accuracy": []}
+    streak = 0
+    start = time.process_time()
+    bar = progress(range(steps), desc=desc)
+    for i in bar:
+        metrics = step(i)
+        accuracy = float(metrics["accuracy"])
+        history["step"].append(i + 1)
+        history["loss"].append(float(metrics["loss"]))
+        history["accuracy"].append(accuracy)
+        bar.set_postfix({"loss": f"{history['loss'][-1]:.4g}",
+                         "acc": f"{accuracy:.3f}"}, refresh=False)
+        streak = streak + 1 if stop_at is not None and accuracy >= stop_at else 0
+        if stop_at is not None and streak >= patience:
+            break
+    bar.close()
+    _synchronize(device)
+    seconds = time.process_time() - start
+    accuracy = evaluate(model, *test, device=device)
+    return StepsResult(history, accuracy, len(history["step"]), seconds, str(device),
+                       model)
+
+
+def steps_to_reach(history: dict, threshold: float,
+                   key: str = "accuracy") -> int | None:
+    """The first ``history["step"]`` with ``history[key] >= threshold``; None if never.
+
+    With a history from :func:`fit_steps` this is the number of updates a model needed
+    before a training batch was answered with accuracy ``threshold``.
+    """
+    if "step" not in history or key not in history:
+        raise ValueError(f"history must hold 'step' and {key!r}, "
+                         f"got keys {sorted(history)}")
+    if len(history["step"]) != len(history[key]):
+        raise ValueError(f"history['step'] and history[{key!r}] differ in length")
+    for step, value in zip(history["step"], history[key]):
+        if value >= threshold:
+            return int(step)
+    return None
+
+
+def clear_winner(scores, higher_is_better: bool = True) -> str | None:
+    """The cell whose WORST seed beats every other cell's BEST seed; None if none does.
+
+    ``scores``: ``{name: [score of seed 0, seed 1, ...]}`` with at least two names, each
+    with at least one score (``inf`` is allowed, e.g. "never reached"; NaN is not).
+    With ``higher_is_better=False`` smaller is better (updates needed, error, seconds).  The
+    rule is deliberately strict: when the seeds' ranges overlap, the data do not
+    separate the cells, whatever their means say.
+    """
+    scores = {name: [float(v) for v in values] for name, values in dict(scores).items()}
+    if len(scores) < 2 or any(len(v) == 0 for v in scores.values()):
+        raise ValueError(f"scores must map at least two names to non-empty lists of "
+                         f"scores, got {scores!r}")
+    if any(np.isnan(v) for values in scores.values() for v in values):
+        raise ValueError(f"scores must not contain NaN, got {scores!r}")
+    sign = 1.0 if higher_is_better else -1.0
+    worst = {name: min(sign * v for v in values) for name, values in scores.items()}
+    best = {name: max(sign * v for v in values) for name, values in scores.items()}
+    for name in scores:
+        if all(worst[name] > best[other] for other in scores if other != name):
+            return name
+    return None
+
+
+def cpu_seconds_per_step(models, batch, rounds: int = 5, lr: float = 1e-2) -> dict:
+    """CPU seconds per training update of each model, ``{name: median seconds}``.
+
+    ``models``: ``{name: Tagger}``; ``batch``: ``(x, y)`` NumPy arrays, one batch.  Each
+    model is timed on a COPY on the CPU (the models are untouched): forward,
+    cross-entropy, backward and an Adam update, in ``rounds`` interleaved rounds (so a
+    busy spell of the machine hits every model alike), by the process's CPU time
+    (``time.process_time``), which leaves out the time other programs hold the core.
+    Run with one thread (``torch.set_num_threads(1)``): seconds of one core.
+    """
+    from lstm_ref.bench import interleaved_times
+
+    if isinstance(rounds, bool) or int(rounds) != rounds or rounds < 1:
+        raise ValueError(f"rounds must be an integer >= 1, got {rounds!r}")
+    x, y = _as_tensors(*batch, "cpu")
+    loss_fn = nn.CrossEntropyLoss(ignore_index=IGNORE_INDEX)
+
+    def update(model):
+        clone = copy.deepcopy(model).to("cpu")
+        optimizer = torch.optim.Adam(clone.parameters(), lr=lr)
+
+        def step():
+            logits = clone(x)
+            loss = loss_fn(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        return step
+
+    times, _ = interleaved_times({name: update(m) for name, m in dict(models).items()},
+                                 rounds, clock=time.process_time)
+    return {name: float(np.median(seconds)) for name, seconds in times.items()}
