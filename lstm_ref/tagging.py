@@ -40,8 +40,8 @@ def make_body(kind: str, input_size: int, hidden_size: int, num_layers: int = 1,
     ``kind``: "rnn", "lstm", "gru" (PyTorch's reset-after form), "gru_reset_before"
     (Cho et al.'s form) or "peephole".  With ``backend="ref"`` every kind is the plain
     ``lstm_ref.torch`` cell loop differentiated by autograd (the LSTM's and GRU's
-    hand-written fast paths are switched off), so timings compare cells, not implementations.  With
-    ``backend="torch"`` the "rnn", "lstm" and "gru" kinds are ``torch.nn``'s modules
+    hand-written fast paths are switched off), so timings compare cells, not
+    implementations.  With ``backend="torch"`` the "rnn", "lstm" and "gru" kinds are ``torch.nn``'s modules
     (fused kernels: oneDNN on the CPU, cuDNN on a GPU); they compute the same functions
     with the same parameter names, so a model trains alike on either backend, faster.
 
