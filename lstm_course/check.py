@@ -9,7 +9,9 @@ not sufficient.
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -52,15 +54,28 @@ def check(path: Path, *, timeout: int = 120, out=sys.stdout) -> int:
     if not tests:
         raise UsageError(f"{path} has no graded test cells: is it an assignment notebook from exercises/?")
     put_tools_on_path()
-    client = NotebookClient(nb, timeout=timeout, allow_errors=True, interrupt_on_timeout=True,
+    km = None
+    if os.name == "posix":
+        # local sockets instead of TCP: nothing to eavesdrop on, and no kernel warning about it
+        from jupyter_client.manager import KernelManager
+        km = KernelManager(kernel_name="python3", transport="ipc")
+    client = NotebookClient(nb, km=km, timeout=timeout, allow_errors=True, interrupt_on_timeout=True,
                             kernel_name="python3", resources={"metadata": {"path": str(path.parent.resolve())}})
     died = None
-    try:
-        client.execute()
-    except DeadKernelError as error:
-        died = str(error) or "the kernel died"
-    except Exception as error:   # e.g. a cell that timed out without an interrupt taking effect
-        died = f"{type(error).__name__}: {error}"
+    # the kernel's own log lines (start-up notices, debugger warnings) go to a file, not to the
+    # learner's terminal; they are shown only if the kernel dies
+    with tempfile.TemporaryFile("w+") as kernel_log:
+        try:
+            client.execute(stderr=kernel_log, stdout=kernel_log)
+        except DeadKernelError as error:
+            died = str(error) or "the kernel died"
+        except Exception as error:   # e.g. a cell that timed out without an interrupt taking effect
+            died = f"{type(error).__name__}: {error}"
+        if died:
+            kernel_log.seek(0)
+            tail = kernel_log.read().strip().splitlines()[-5:]
+            if tail:
+                died += "\n  kernel log: " + "\n  kernel log: ".join(tail)
 
     failed = 0
     total = earned = 0.0

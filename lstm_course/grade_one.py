@@ -39,9 +39,12 @@ def _notebook_problem(path: Path) -> str | None:
     except UnicodeDecodeError as error:
         return f"not UTF-8 text: {error.reason} at byte {error.start}"
     try:
-        json.loads(text)
+        data = json.loads(text)
     except ValueError as error:
         return f"broken JSON: {getattr(error, 'msg', error)} at line {getattr(error, 'lineno', '?')}"
+    cells = data.get("cells") if isinstance(data, dict) else None
+    if isinstance(cells, list) and len(cells) > MAX_CODE_CELLS * 5:
+        return f"{len(cells)} cells, more than the {MAX_CODE_CELLS * 5} a notebook of this course may have"
     try:
         nb = nbformat.reads(text, as_version=4)
         nbformat.validate(nb)
@@ -288,7 +291,7 @@ def grade_notebook(template: Template, name: str, nb, home: Path, issues: list, 
 def grade_student(template: Template, sub: Submission, workdir: Path,
                   limits: sbx.Limits | None = None) -> dict:
     """Grade ``sub``; the sandbox's folder and the feedback go under ``workdir``."""
-    limits = limits or sbx.Limits()
+    limits = limits or sbx.Limits.from_env()
     issues: list[tuple[str, str]] = list(sub.issues)
     parts = {p.key: 0.0 for p in template.parts}
     result = {"student": sub.student, "folder": sub.folder, "parts": parts,
@@ -325,6 +328,7 @@ def grade_student(template: Template, sub: Submission, workdir: Path,
         home = workdir / f"home-{name}"
         home.mkdir(parents=True, mode=0o700)
         _copy_helpers(template, home)
+        sbx.prepare_home(home)
         graded = grade_notebook(template, name, nb, home, issues, parts, diff["deleted_tests"], limits)
         page = workdir / "feedback" / f"{name}.html"
         page.parent.mkdir(exist_ok=True)

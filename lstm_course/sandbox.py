@@ -5,7 +5,8 @@ private ``/tmp``, and sees read-only only what Python needs: ``/usr``, the inter
 environment's site-packages (without ``.pth`` processing, so no editable install leads back to
 the repository), the course's ``lstm_ref`` package and the assignment's helper files.  Its one
 writable folder is the submission's own scratch folder.  It runs as an unprivileged user
-(uid/gid 65534), with resource limits set before ``bwrap`` starts (address space, file size,
+(uid/gid 65534 inside; when the grader runs as root, outside it is a uid of its own per worker,
+60000-64999, that the grader drops to before starting ``bwrap``), with resource limits set before ``bwrap`` starts (address space, file size,
 CPU time, open files, core dumps), a watchdog on its process count and memory, and a
 wall-clock deadline on every request; killing it kills its PID namespace, so nothing the
 submission started outlives it.
@@ -25,6 +26,7 @@ import signal
 import subprocess
 import sys
 import sysconfig
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,8 +59,27 @@ class Limits:
     open_files: int = 256
     cpu_s: int = 600                        # CPU seconds (RLIMIT_CPU), a backstop to the wall limit
 
+    @classmethod
+    def from_env(cls) -> "Limits":
+        """Defaults, with ``LSTM_COURSE_SANDBOX_MEMORY_MB`` (per process; the whole sandbox may
+        use 1.5 times that) and ``LSTM_COURSE_SANDBOX_PROCESSES`` where set."""
+        limits = cls()
+        memory = os.environ.get("LSTM_COURSE_SANDBOX_MEMORY_MB")
+        if memory:
+            limits.memory_bytes = int(memory) * 1024 ** 2
+            limits.memory_total_bytes = int(limits.memory_bytes * 1.5)
+        processes = os.environ.get("LSTM_COURSE_SANDBOX_PROCESSES")
+        if processes:
+            limits.processes = int(processes)
+        return limits
+
 
 def find_bwrap() -> str | None:
+    """``bwrap`` on PATH or in /usr/bin; ``LSTM_COURSE_BWRAP`` names another (tests set it to a
+    missing file to check that grading refuses to run without it)."""
+    override = os.environ.get("LSTM_COURSE_BWRAP")
+    if override is not None:
+        return override if os.access(override, os.X_OK) else None
     return shutil.which("bwrap") or next((p for p in ("/usr/bin/bwrap", "/bin/bwrap") if os.access(p, os.X_OK)),
                                          None)
 
@@ -75,8 +96,8 @@ def require_bwrap() -> str:
             "`tools/ensure_bubblewrap.sh` (apt-get install bubblewrap, as root or with sudo)")
     if path is None:
         raise SandboxUnavailable(f"bubblewrap (bwrap) is not installed. {hint}.")
-    probe = subprocess.run([path, *_base_args(), "--", "/bin/true" if os.path.exists("/bin/true") else "/usr/bin/true"],
-                           capture_output=True, text=True)
+    probe = subprocess.run([path, *_base_args(), "--", "/usr/bin/true"], capture_output=True, text=True,
+                           preexec_fn=_limit_resources(Limits()))
     if probe.returncode != 0:
         raise SandboxUnavailable(
             f"bubblewrap cannot create a sandbox here ({probe.stderr.strip()[:300]}). User namespaces "
@@ -106,39 +127,69 @@ def _base_args() -> list[str]:
             *_system_binds(), "--proc", "/proc", "--dev", "/dev"]
 
 
+def _readable_by_others(path: str) -> bool:
+    """Whether a user with no rights of its own can read ``path`` (every parent searchable)."""
+    import stat
+    current = Path(path).resolve()
+    try:
+        if not current.stat().st_mode & stat.S_IROTH:
+            return False
+        return all(p.stat().st_mode & stat.S_IXOTH for p in current.parents)
+    except OSError:
+        return False
+
+
+_PYTHON: dict[str, tuple] = {}
+
+
 def python_paths() -> tuple[str, list[str]]:
-    """The interpreter to run in the sandbox, and the folders its ``sys.path`` needs."""
-    prefix = Path(sys.base_prefix).resolve()
-    executable = Path(getattr(sys, "_base_executable", sys.executable)).resolve()
-    # the standard library (and its lib-dynload) as this interpreter has it on sys.path
-    stdlib = [p for p in sys.path if p and Path(p).resolve().is_relative_to(prefix)
-              and "site-packages" not in p and os.path.exists(p)]
+    """The interpreter to run in the sandbox, and the folders its ``sys.path`` needs.
+
+    This environment's base interpreter if an unprivileged user can read it; otherwise (e.g. a
+    pyenv Python under ``/root``) the system's ``python3.X`` of the same version, which the
+    environment's compiled packages fit.
+    """
+    if "paths" in _PYTHON:
+        return _PYTHON["paths"]
+    executable = str(Path(getattr(sys, "_base_executable", sys.executable)).resolve())
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    if os.getuid() == 0 and not _readable_by_others(executable):
+        system = shutil.which(version, path="/usr/bin:/usr/local/bin:/bin")
+        if system is None or not _readable_by_others(system):
+            raise SandboxUnavailable(
+                f"the interpreter {executable} is not readable by an unprivileged user and no "
+                f"system {version} exists: install {version} (apt-get install {version}) or make "
+                "the environment's Python world-readable")
+        executable = str(Path(system).resolve())
+    found = subprocess.run([executable, "-I", "-S", "-c", "import sys; print('\\n'.join(sys.path))"],
+                           capture_output=True, text=True, check=True).stdout.split()
+    stdlib = [p for p in found if p and os.path.isdir(p)]
     site = [sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]]
     paths = []
     for p in stdlib + site:
         if p not in paths and os.path.isdir(p):
             paths.append(p)
-    return str(executable), [str(prefix)] + paths
+    _PYTHON["paths"] = (executable, paths)
+    return executable, paths
 
 
 def command(scratch: Path, course_package: Path, limits: Limits) -> list[str]:
     """The ``bwrap`` command line that runs the runner with ``scratch`` as its home."""
-    executable, paths = python_paths()
-    prefix, sys_path = paths[0], paths[1:]
+    executable, sys_path = python_paths()
     args = [require_bwrap(), *_base_args(), "--size", str(limits.tmp_bytes), "--tmpfs", "/tmp"]
     bound: list[str] = []
-    for path in [prefix, *sys_path]:
-        if not any(path == b or path.startswith(b.rstrip("/") + "/") for b in bound):
-            if not path.startswith("/usr/"):
-                args += ["--ro-bind", path, path]
-            bound.append(path)
+    for path in [str(Path(executable).parent.parent), *sys_path]:
+        if path.startswith("/usr/") or any(path == b or path.startswith(b.rstrip("/") + "/") for b in bound):
+            continue
+        args += ["--ro-bind", path, path]
+        bound.append(path)
     args += ["--ro-bind", str(RUNNER), f"{COURSE_MOUNT}/runner.py",
              "--ro-bind", str(course_package), f"{COURSE_MOUNT}/lstm_ref",
              "--bind", str(scratch), SANDBOX_HOME, "--chdir", SANDBOX_HOME,
              "--clearenv", "--setenv", "HOME", SANDBOX_HOME, "--setenv", "TMPDIR", "/tmp",
              "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "MPLBACKEND", "Agg",
              "--setenv", "OMP_NUM_THREADS", "1", "--setenv", "MKL_NUM_THREADS", "1",
-             "--setenv", "PYTHONHASHSEED", "0", "--setenv", "PYTHONDONTWRITEBYTECODE", "1",
+             "--setenv", "PYTHONHASHSEED", "0",
              "--", executable, "-I", "-S", "-c",
              "import sys; sys.path[:] = sys.argv[1:]; sys.argv = ['runner']; "
              f"exec(compile(open('{COURSE_MOUNT}/runner.py').read(), 'runner', 'exec'), "
@@ -147,19 +198,48 @@ def command(scratch: Path, course_package: Path, limits: Limits) -> list[str]:
     return args
 
 
+def sandbox_uid() -> int:
+    """The user a sandbox runs as outside, when the grader runs as root: one per worker
+    process (uids 60000-64999, owning nothing), so one submission's processes never count
+    against another's process limit."""
+    return 60000 + os.getpid() % 5000 if os.getuid() == 0 else os.getuid()
+
+
+def prepare_home(home: Path) -> None:
+    """Let the sandbox's user own its home (root runs the sandbox as that user outside too) and
+    reach it (its parents searchable, not listable)."""
+    if os.getuid() != 0:
+        return
+    uid = sandbox_uid()
+    for path in [home, *home.rglob("*")]:
+        os.chown(path, uid, uid, follow_symlinks=False)
+    for parent in home.parents:
+        if str(parent) in ("/", tempfile.gettempdir()):
+            break
+        mode = parent.stat().st_mode
+        if not mode & 0o001:
+            os.chmod(parent, (mode & 0o7777) | 0o711)
+
+
 def _limit_resources(limits: Limits):
+    target = sandbox_uid()
+
     def apply() -> None:
         os.setsid()
+        uid = target
         for kind, value in ((resource.RLIMIT_AS, limits.memory_bytes),
                             (resource.RLIMIT_FSIZE, limits.file_bytes),
                             (resource.RLIMIT_NOFILE, limits.open_files),
                             (resource.RLIMIT_CORE, 0),
                             (resource.RLIMIT_CPU, limits.cpu_s)):
             resource.setrlimit(kind, (value, value))
-        if os.getuid() != 0:
-            # counted per real user outside: the user's processes now plus the sandbox's share
-            mine = sum(1 for p in os.listdir("/proc") if p.isdigit() and _owner(p) == os.getuid())
-            resource.setrlimit(resource.RLIMIT_NPROC, (mine + limits.processes,) * 2)
+        # counted per real user outside: that user's processes now plus the sandbox's share
+        mine = sum(1 for p in os.listdir("/proc") if p.isdigit() and _owner(p) == uid)
+        resource.setrlimit(resource.RLIMIT_NPROC, (mine + limits.processes,) * 2)
+        if os.getuid() == 0:
+            os.setgroups([])
+            os.setresgid(uid, uid, uid)      # root hands the sandbox to an unprivileged user
+            os.setresuid(uid, uid, uid)
     return apply
 
 
@@ -257,7 +337,7 @@ class Sandbox:
             return
         self._next_check = now + 0.25
         pids = _tree(self.process.pid)
-        if len(pids) > self.limits.processes + 2:
+        if len(pids) > self.limits.processes:
             self.kill(f"it started more than {self.limits.processes} processes")
         elif _rss(pids) > self.limits.memory_total_bytes:
             self.kill(f"it used more than {self.limits.memory_total_bytes / 1024 ** 3:.1f} GB of memory")
