@@ -78,6 +78,27 @@ def _is_test(meta: dict) -> bool:
     return bool(meta.get("grade")) and not meta.get("solution")
 
 
+def _generate_without_gradebook(course_config, source: Path, release: Path, notebooks: list[str]) -> None:
+    """nbgrader's ``generate_assignment`` preprocessors, in its order, without ``SaveCells``:
+    the same student version, without creating a gradebook (which costs seconds per run)."""
+    from nbgrader.converters.generate_assignment import GenerateAssignment
+    from nbgrader.preprocessors import SaveCells
+    from traitlets.config import Config
+
+    config = Config()
+    config.merge(course_config)
+    classes = [c for c in GenerateAssignment.class_traits()["preprocessors"].default() if c is not SaveCells]
+    ignore = list(course_config.CourseDirectory.get("ignore", [".ipynb_checkpoints", "*.pyc", "__pycache__"]))
+    shutil.copytree(source, release, ignore=shutil.ignore_patterns(*ignore, "*.ipynb"))
+    for name in notebooks:
+        nb = nbformat.read(source / f"{name}.ipynb", as_version=4)
+        resources = {"nbgrader": {"notebook": name, "assignment": release.name, "student": "."},
+                     "metadata": {"path": str(source)}}
+        for cls in classes:
+            nb, resources = cls(config=config).preprocess(nb, resources)
+        nbformat.write(nb, release / f"{name}.ipynb")
+
+
 def _source_cells(nb) -> list[dict]:
     """The cells the trusted grader executes, in order: read-only code (``provided``), graded
     tests (``test``, with their hidden part) and the rest (``other``, never executed)."""
@@ -118,11 +139,16 @@ def build_template(course_config, source: Path, assignment: str, root: Path, tim
             if cell.cell_type == "code" and _is_test(meta):
                 parts.append(Part(name, meta["grade_id"], float(meta.get("points", 0))))
 
-    api = make_api(scratch_config(course_config, root, timeout))
-    result = api.generate_assignment(assignment, force=True, create=True)
-    if not result["success"]:
-        raise RuntimeError(f"nbgrader could not generate {assignment!r}:\n{result['log'][-4000:]}"
-                           f"\n{result.get('error') or ''}")
+    try:
+        _generate_without_gradebook(course_config, target, root / "release" / assignment, notebooks)
+    except Exception:
+        # nbgrader's own command (it also records the assignment in a scratch gradebook: slower)
+        shutil.rmtree(root / "release", ignore_errors=True)
+        api = make_api(scratch_config(course_config, root, timeout))
+        result = api.generate_assignment(assignment, force=True, create=True)
+        if not result["success"]:
+            raise RuntimeError(f"nbgrader could not generate {assignment!r}:\n{result['log'][-4000:]}"
+                               f"\n{result.get('error') or ''}")
     # the grader imports the assignment's helper modules (references of the tests) from a
     # copy of the source's; the sandbox gets the release's copies
     trusted = root / "trusted"
