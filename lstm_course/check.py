@@ -55,10 +55,13 @@ def check(path: Path, *, timeout: int = 120, out=sys.stdout) -> int:
         raise UsageError(f"{path} has no graded test cells: is it an assignment notebook from exercises/?")
     put_tools_on_path()
     km = None
+    sockets = None
     if os.name == "posix":
         # local sockets instead of TCP: nothing to eavesdrop on, and no kernel warning about it
+        # (an absolute, short path: the kernel runs in the notebook's folder)
         from jupyter_client.manager import KernelManager
-        km = KernelManager(kernel_name="python3", transport="ipc")
+        sockets = tempfile.mkdtemp(prefix="lstm-check-")
+        km = KernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(sockets, "kernel"))
     client = NotebookClient(nb, km=km, timeout=timeout, allow_errors=True, interrupt_on_timeout=True,
                             kernel_name="python3", resources={"metadata": {"path": str(path.parent.resolve())}})
     died = None
@@ -71,6 +74,9 @@ def check(path: Path, *, timeout: int = 120, out=sys.stdout) -> int:
             died = str(error) or "the kernel died"
         except Exception as error:   # e.g. a cell that timed out without an interrupt taking effect
             died = f"{type(error).__name__}: {error}"
+        if sockets is not None:
+            import shutil
+            shutil.rmtree(sockets, ignore_errors=True)
         if died:
             kernel_log.seek(0)
             tail = kernel_log.read().strip().splitlines()[-5:]
