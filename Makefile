@@ -86,6 +86,7 @@ book-html:
 ## (--all: Sphinx re-reads every page, since its own change check sees sources, not the cache);
 ## then the checks of the built site run on the HTML.
 test: install
+	tools/ensure_bubblewrap.sh >/dev/null || echo "No working bubblewrap: the grading tests will fail (see above)"
 	$(PYTEST) -n 2 --dist loadfile -m "not site" --durations=15
 	$(JB_BUILD) --all
 	tools/ensure_chromium.sh >/dev/null || echo "No Chromium could be installed: the browser checks will skip"

@@ -1,9 +1,9 @@
-"""Run grading jobs in child processes, ``jobs`` at a time, each with a deadline.
+"""Pre-warmed grading workers: ``jobs`` processes, each grading one submission after another.
 
-A child that overruns its deadline is killed together with everything it started (the Jupyter
-kernel runs in its own session, so it is found among the child's descendants, not its process
-group).  Children are forked where the platform allows it: nbgrader is imported once, in the
-parent, instead of once per student.
+The parent imports what the tests need (NumPy, PyTorch, the course's package) once, then forks
+the workers, so no submission pays for an interpreter start or those imports on the trusted
+side; each submission gets its own fresh sandbox (:mod:`lstm_course.sandbox`).  A worker that
+overruns a submission's deadline is killed together with everything below it and replaced.
 """
 
 from __future__ import annotations
@@ -32,14 +32,7 @@ def _context():
 
 
 def _descendants(pid: int) -> list[int]:
-    """Every process below ``pid`` (psutil if present, else Linux's /proc)."""
-    try:
-        import psutil
-        return [p.pid for p in psutil.Process(pid).children(recursive=True)]
-    except ImportError:
-        pass
-    except Exception:
-        return []
+    """Every process below ``pid`` (Linux's /proc)."""
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
         if not entry.isdigit():
@@ -67,62 +60,88 @@ def kill_tree(pid: int) -> None:
             pass
 
 
-def adopt_orphans() -> None:
-    """Linux: become the 'subreaper' of everything started below this process.
-
-    Processes a student's code leaves behind (a detached ``subprocess.Popen``) are then
-    re-parented here when the kernel exits, instead of to init, so :func:`kill_descendants`
-    finds them.  Elsewhere this does nothing.
-    """
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        import ctypes
-        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)   # PR_SET_CHILD_SUBREAPER
-    except (OSError, AttributeError):
-        pass
-
-
-def kill_descendants() -> None:
-    """SIGKILL every process below this one (what the grading of one student left running)."""
-    for victim in _descendants(os.getpid()):
+def _worker(target: Callable, connection) -> None:
+    """Grade what the parent sends, one job at a time, until it sends None."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    while True:
         try:
-            os.kill(victim, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+            item = connection.recv()
+        except EOFError:
+            return
+        if item is None:
+            return
+        index, args = item
+        try:
+            outcome = (index, target(*args), None)
+        except Exception as error:   # reported as this job's problem, the worker goes on
+            outcome = (index, None, f"{type(error).__name__}: {error}"[:500])
+        connection.send(outcome)
 
 
-def run_jobs(target: Callable[..., None], jobs: list[Job], workers: int,
-             on_done: Callable[[Job, str | None], Any]) -> None:
-    """Call ``target(*job.args)`` in a child process per job, at most ``workers`` at once.
+def run_jobs(target: Callable[..., Any], jobs: list[Job], workers: int,
+             on_done: Callable[[Job, Any, str | None], Any]) -> None:
+    """Call ``target(*job.args)`` in ``workers`` forked worker processes.
 
-    ``on_done(job, problem)`` is called in the parent as each job ends; ``problem`` is None when
-    the child exited normally, else a sentence (deadline passed, crashed with a signal).
+    ``on_done(job, value, problem)`` is called in the parent as each job ends; ``problem`` is
+    None when ``target`` returned, else a sentence (raised, deadline passed, worker died).
     """
     context = _context()
-    pending = list(jobs)
-    running: dict[int, tuple[Any, Job, float]] = {}
-    while pending or running:
-        while pending and len(running) < max(1, workers):
-            job = pending.pop(0)
-            process = context.Process(target=target, args=job.args, daemon=False)
-            process.start()
-            running[process.sentinel] = (process, job, time.monotonic() + job.deadline_s)
-        now = time.monotonic()
-        wait_for = max(0.0, min(deadline for _, _, deadline in running.values()) - now)
-        ready = multiprocessing.connection.wait(list(running), timeout=wait_for)
-        now = time.monotonic()
-        for sentinel in list(running):
-            process, job, deadline = running[sentinel]
-            if sentinel in ready:
-                process.join()
-                # a finished child may leave a kernel behind if it was killed mid-way
-                problem = None if process.exitcode == 0 else f"the grading process ended with exit code {process.exitcode}"
-            elif now >= deadline:
+    pending = list(enumerate(jobs))
+    idle: list = []
+    busy: dict[Any, tuple] = {}          # connection -> (process, index, job, deadline)
+    processes: dict[Any, Any] = {}
+
+    def start_worker():
+        parent_end, child_end = context.Pipe()
+        process = context.Process(target=_worker, args=(target, child_end), daemon=True)
+        process.start()
+        child_end.close()
+        processes[parent_end] = process
+        idle.append(parent_end)
+
+    for _ in range(max(1, min(workers, len(jobs)))):
+        start_worker()
+    try:
+        while pending or busy:
+            while pending and idle:
+                connection = idle.pop()
+                index, job = pending.pop(0)
+                connection.send((index, job.args))
+                busy[connection] = (index, job, time.monotonic() + job.deadline_s)
+            wait_for = max(0.0, min(d for _, _, d in busy.values()) - time.monotonic())
+            ready = multiprocessing.connection.wait(list(busy), timeout=min(wait_for, 5.0))
+            now = time.monotonic()
+            for connection in list(busy):
+                index, job, deadline = busy[connection]
+                problem, value, replace = None, None, False
+                if connection in ready:
+                    try:
+                        _, value, problem = connection.recv()
+                    except (EOFError, OSError):
+                        problem, replace = "the grading worker died", True
+                elif now >= deadline:
+                    problem, replace = f"grading took longer than {job.deadline_s:.0f} s and was stopped", True
+                else:
+                    continue
+                del busy[connection]
+                if replace:
+                    process = processes.pop(connection)
+                    kill_tree(process.pid)
+                    process.join()
+                    connection.close()
+                    if pending:
+                        start_worker()
+                else:
+                    idle.append(connection)
+                on_done(job, value, problem)
+    finally:
+        for connection, process in processes.items():
+            try:
+                connection.send(None)
+            except (OSError, BrokenPipeError):
+                pass
+        for connection, process in processes.items():
+            process.join(timeout=5)
+            if process.is_alive():
                 kill_tree(process.pid)
                 process.join()
-                problem = f"grading took longer than {job.deadline_s:.0f} s and was stopped"
-            else:
-                continue
-            del running[sentinel]
-            on_done(job, problem)

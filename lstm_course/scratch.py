@@ -1,21 +1,21 @@
-"""Scratch nbgrader courses: one template per grading run, one copy per student.
+"""Scratch nbgrader course of a grading run: nbgrader generates the release once per run.
 
-The template holds the assignment's source (with a guard call appended to the hidden part of
-every graded test cell, see :mod:`.integrity`), the release nbgrader generates from it, and a
-gradebook that knows the assignment.  Each student is graded in a copy of the template, so
-students never share a gradebook or a folder and can be graded in parallel.
+The template holds the assignment's source (copied from ``solutions/``), the release nbgrader
+generates from it (the read-only cells a submission is compared with, the helper files the
+sandbox gets) and, per notebook, the source's cells the trusted grader executes: the read-only
+set-up cells and the graded test cells, hidden tests included.  Those never leave the grader:
+the sandbox sees only the release's files and the student's own notebook.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
-from lstm_course import integrity
 from lstm_course.config import scratch_config
 
 TEMPLATE_INFO = "template.json"
@@ -42,31 +42,27 @@ class Template:
     parts: list[Part]
     release_cells: dict[str, dict[str, dict]]   # notebook -> grade_id -> {source, grade, locked, ...}
                                                 # in the release's order
-    code_cells: int                             # code cells in the release (for the deadline)
-    watch_torch: bool
-    secrets: integrity.RunSecrets
-    timeout: int
+    code_cells: int                             # code cells in the release
+    timeout: int                                # seconds a cell or a call may run
+    source_cells: dict[str, list[dict]] = field(default_factory=dict)   # notebook -> trusted cells
+    course_package: Path | None = None          # lstm_ref/, bound read-only into the sandbox
 
     @property
     def max_score(self) -> float:
         return sum(p.points for p in self.parts)
 
+    @property
+    def budget_s(self) -> float:
+        """Wall time one notebook may take in all (its cells and the tests' calls together)."""
+        return float(self.timeout) * 3 + 10.0
+
     def save(self) -> None:
         data = {
             "assignment": self.assignment, "notebooks": self.notebooks,
             "parts": [p.__dict__ for p in self.parts], "release_cells": self.release_cells,
-            "code_cells": self.code_cells, "watch_torch": self.watch_torch,
-            "secrets": self.secrets.to_json(), "timeout": self.timeout,
+            "code_cells": self.code_cells, "timeout": self.timeout,
         }
         (self.root / TEMPLATE_INFO).write_text(json.dumps(data))
-
-    @classmethod
-    def load(cls, root: Path) -> "Template":
-        data = json.loads((root / TEMPLATE_INFO).read_text())
-        return cls(root=root, assignment=data["assignment"], notebooks=data["notebooks"],
-                   parts=[Part(**p) for p in data["parts"]], release_cells=data["release_cells"],
-                   code_cells=data["code_cells"], watch_torch=data["watch_torch"],
-                   secrets=integrity.RunSecrets.from_json(data["secrets"]), timeout=data["timeout"])
 
 
 def make_api(config):
@@ -82,11 +78,51 @@ def _is_test(meta: dict) -> bool:
     return bool(meta.get("grade")) and not meta.get("solution")
 
 
+def _generate_without_gradebook(course_config, source: Path, release: Path, notebooks: list[str]) -> None:
+    """nbgrader's ``generate_assignment`` preprocessors, in its order, without ``SaveCells``:
+    the same student version, without creating a gradebook (which costs seconds per run)."""
+    from nbgrader.converters.generate_assignment import GenerateAssignment
+    from nbgrader.preprocessors import SaveCells
+    from traitlets.config import Config
+
+    config = Config()
+    config.merge(course_config)
+    classes = [c for c in GenerateAssignment.class_traits()["preprocessors"].default() if c is not SaveCells]
+    ignore = list(course_config.CourseDirectory.get("ignore", [".ipynb_checkpoints", "*.pyc", "__pycache__"]))
+    shutil.copytree(source, release, ignore=shutil.ignore_patterns(*ignore, "*.ipynb"))
+    for name in notebooks:
+        nb = nbformat.read(source / f"{name}.ipynb", as_version=4)
+        resources = {"nbgrader": {"notebook": name, "assignment": release.name, "student": "."},
+                     "metadata": {"path": str(source)}}
+        for cls in classes:
+            nb, resources = cls(config=config).preprocess(nb, resources)
+        nbformat.write(nb, release / f"{name}.ipynb")
+
+
+def _source_cells(nb) -> list[dict]:
+    """The cells the trusted grader executes, in order: read-only code (``provided``), graded
+    tests (``test``, with their hidden part) and the rest (``other``, never executed)."""
+    cells = []
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        kind = "other"
+        if cell.cell_type == "code" and _is_test(meta):
+            kind = "test"
+        elif cell.cell_type == "code" and meta.get("locked") and not meta.get("solution") and "grade_id" in meta:
+            kind = "provided"
+        cells.append({"kind": kind, "grade_id": meta.get("grade_id"), "source": cell.source,
+                      "points": float(meta.get("points", 0) or 0)})
+    return cells
+
+
 def build_template(course_config, source: Path, assignment: str, root: Path, timeout: int) -> Template:
     """Copy ``source`` (``solutions/<assignment>``) into a new scratch course and generate it.
 
     Raises RuntimeError with nbgrader's log if nbgrader cannot generate the assignment.
     """
+    import lstm_ref
+
+    root = Path(root).resolve()
     root.mkdir(parents=True)
     target = root / "source" / assignment
     shutil.copytree(source, target, ignore=shutil.ignore_patterns(
@@ -94,30 +130,33 @@ def build_template(course_config, source: Path, assignment: str, root: Path, tim
     notebooks = sorted(p.stem for p in target.glob("*.ipynb"))
 
     parts: list[Part] = []
-    all_sources: list[str] = []
-    originals: dict[str, nbformat.NotebookNode] = {}
+    source_cells: dict[str, list[dict]] = {}
     for name in notebooks:
         nb = nbformat.read(target / f"{name}.ipynb", as_version=4)
-        originals[name] = nb
+        source_cells[name] = _source_cells(nb)
         for cell in nb.cells:
-            if cell.cell_type == "code":
-                all_sources.append(cell.source)
             meta = cell.metadata.get("nbgrader", {})
             if cell.cell_type == "code" and _is_test(meta):
                 parts.append(Part(name, meta["grade_id"], float(meta.get("points", 0))))
-    run = integrity.RunSecrets([p.key for p in parts])
-    for name, nb in originals.items():
-        for cell in nb.cells:
-            meta = cell.metadata.get("nbgrader", {})
-            if cell.cell_type == "code" and _is_test(meta):
-                cell.source = cell.source.rstrip("\n") + integrity.guard_call(run, f"{name}:{meta['grade_id']}")
-        nbformat.write(nb, target / f"{name}.ipynb")
 
-    api = make_api(scratch_config(course_config, root, timeout))
-    result = api.generate_assignment(assignment, force=True, create=True)
-    if not result["success"]:
-        raise RuntimeError(f"nbgrader could not generate {assignment!r}:\n{result['log'][-4000:]}"
-                           f"\n{result.get('error') or ''}")
+    try:
+        _generate_without_gradebook(course_config, target, root / "release" / assignment, notebooks)
+    except Exception:
+        # nbgrader's own command (it also records the assignment in a scratch gradebook: slower)
+        shutil.rmtree(root / "release", ignore_errors=True)
+        api = make_api(scratch_config(course_config, root, timeout))
+        result = api.generate_assignment(assignment, force=True, create=True)
+        if not result["success"]:
+            raise RuntimeError(f"nbgrader could not generate {assignment!r}:\n{result['log'][-4000:]}"
+                               f"\n{result.get('error') or ''}")
+    # the grader imports the assignment's helper modules (references of the tests) from a
+    # copy of the source's; the sandbox gets the release's copies
+    trusted = root / "trusted"
+    trusted.mkdir()
+    for path in target.iterdir():
+        if path.suffix != ".ipynb" and not path.name.startswith("."):
+            (shutil.copytree if path.is_dir() else shutil.copy2)(path, trusted / path.name)
+    shutil.rmtree(root / "source")
 
     release_cells: dict[str, dict[str, dict]] = {}
     code_cells = 0
@@ -128,22 +167,12 @@ def build_template(course_config, source: Path, assignment: str, root: Path, tim
             code_cells += cell.cell_type == "code"
             meta = cell.metadata.get("nbgrader", {})
             if "grade_id" in meta:
-                info = {"source": cell.source, "grade": bool(meta.get("grade")),
-                        "solution": bool(meta.get("solution")), "locked": bool(meta.get("locked")),
-                        "cell_type": cell.cell_type, "cell": dict(cell)}
-                if cell.cell_type == "code" and info["locked"] and not info["grade"] and not info["solution"]:
-                    info["binds"] = integrity.bound_names(cell.source)
-                cells[meta["grade_id"]] = info
+                cells[meta["grade_id"]] = {
+                    "source": cell.source, "grade": bool(meta.get("grade")),
+                    "solution": bool(meta.get("solution")), "locked": bool(meta.get("locked")),
+                    "cell_type": cell.cell_type, "cell": dict(cell)}
         release_cells[name] = cells
-    template = Template(root, assignment, notebooks, parts, release_cells, code_cells,
-                        integrity.uses_torch(all_sources), run, timeout)
+    template = Template(root, assignment, notebooks, parts, release_cells, code_cells, timeout,
+                        source_cells, Path(lstm_ref.__file__).resolve().parent)
     template.save()
     return template
-
-
-def student_course(template: Template, root: Path) -> Path:
-    """A private copy of the template course for one student (source and gradebook)."""
-    root.mkdir(parents=True)
-    shutil.copytree(template.root / "source", root / "source")
-    shutil.copy2(template.root / "gradebook.db", root / "gradebook.db")
-    return root

@@ -10,6 +10,11 @@ import contextlib
 import types
 from typing import Callable, Iterator
 
+# Set by the course's grader (``lstm-course grade``): called as ``hook(functions, True)`` when a
+# block starts and ``hook(functions, False)`` when it ends, so that the sandbox running the
+# student's code disables the same functions there (the tests run in another process).
+_remote_hook: Callable | None = None
+
 
 def _raising_code(name: str) -> types.CodeType:
     """A code object that raises AssertionError naming ``name``.
@@ -40,7 +45,14 @@ def forbid_calls(*functions: Callable) -> Iterator[None]:
                 raise ValueError(f"forbid_calls expects plain module-level functions, got {fn!r}")
             saved.append((fn, fn.__code__))
             fn.__code__ = _raising_code(f"{fn.__module__}.{fn.__qualname__}")
-        yield
+        hook = _remote_hook
+        if hook is not None:
+            hook(functions, True)
+        try:
+            yield
+        finally:
+            if hook is not None:
+                hook(functions, False)
     finally:
         for fn, code in saved:
             fn.__code__ = code

@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from lstm_course import integrity
+from lstm_course.grade_one import compare_cells, sandbox_cells
 from lstm_course.submissions import collect, extract_zip, find_notebook, safe_student_id
 
 
@@ -94,19 +94,6 @@ def test_find_notebook_takes_a_single_renamed_copy(tmp_path):
     assert find_notebook(tmp_path, "hw", {"hw"}) == (None, None)
 
 
-def test_guard_records_need_the_right_nonce(tmp_path):
-    run = integrity.RunSecrets(["nb:a", "nb:b"])
-    record = tmp_path / "r.jsonl"
-    record.write_text(
-        '{"part": "nb:a", "nonce": "forged", "problems": []}\n'
-        f'{{"part": "nb:b", "nonce": "{run.nonces["nb:b"]}", "problems": []}}\n'
-        f'{{"part": "nb:b", "nonce": "{run.nonces["nb:b"]}", "problems": ["numpy.allclose"]}}\n'
-        "not json\n")
-    records = integrity.read_records(record, run)
-    assert "nb:a" not in records
-    assert records["nb:b"] == {"clean": False, "problems": ["numpy.allclose"]}
-
-
 def test_compare_cells_finds_deleted_and_edited_tests():
     def cell(grade_id, source, **meta):
         return nbformat.v4.new_code_cell(source, metadata={"nbgrader": {"grade_id": grade_id, **meta}})
@@ -116,23 +103,8 @@ def test_compare_cells_finds_deleted_and_edited_tests():
                "ans": {"source": "def f(): ...", "grade": False, "solution": True, "locked": False}}
     nb = nbformat.v4.new_notebook(cells=[cell("setup", "import numpy  "), cell("ans", "def f(): return 1"),
                                          cell("t1", "pass", grade=True)])
-    diff = integrity.compare_cells(nb, release)
+    diff = compare_cells(nb, release)
     assert diff == {"deleted_tests": ["t2"], "edited_tests": ["t1"], "edited_locked": []}
-
-
-def test_outputs_are_capped_and_the_setup_cell_removed():
-    big = "y" * (integrity.OUTPUT_LIMIT + 10)
-    nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell(integrity.SETUP_MARKER + "\nsecret"),
-        nbformat.v4.new_code_cell("print()", outputs=[nbformat.v4.new_output("stream", name="stdout", text=big)]),
-        nbformat.v4.new_code_cell("x", outputs=[nbformat.v4.new_output("execute_result", data={"text/html": big},
-                                                                     execution_count=1)]),
-    ])
-    flags = integrity.strip_setup_and_cap(nb)
-    assert flags == {"timeout": False, "truncated": True}
-    assert len(nb.cells) == 2
-    assert len(nb.cells[0].outputs[0].text) < integrity.OUTPUT_LIMIT + 200
-    assert len(nb.cells[1].outputs[0].data["text/html"]) < 200
 
 
 def test_invalid_notebooks_are_explained_in_one_line(tmp_path):
@@ -148,26 +120,27 @@ def test_invalid_notebooks_are_explained_in_one_line(tmp_path):
     assert _notebook_problem(tmp_path / "good.ipynb") is None
 
 
-def test_deleted_read_only_cells_are_put_back_and_their_names_watched():
-    from lstm_course.grade_one import _add_snapshots, _put_back_read_only_cells
-
+def test_the_sandbox_runs_read_only_cells_as_released_and_no_test_cell():
     def cell(grade_id, source, **meta):
         return nbformat.v4.new_code_cell(source, metadata={"nbgrader": {"grade_id": grade_id, **meta}})
-    setup = cell("setup", "import numpy as np\nfrom lstm_ref.grading import forbid_calls\nrng = 1",
-                 locked=True)
-    release = {"setup": {"source": setup.source, "grade": False, "solution": False, "locked": True,
-                         "cell": dict(setup), "binds": integrity.bound_names(setup.source)},
-               "ans": {"source": "", "grade": False, "solution": True, "locked": False},
-               "t1": {"source": "assert f()", "grade": True, "solution": False, "locked": True}}
-    assert release["setup"]["binds"] == ["np", "forbid_calls"]
+    setup = "import numpy as np\nrng = 1"
+    release = {"setup": {"source": setup, "grade": False, "solution": False, "locked": True,
+                         "cell_type": "code"},
+               "given": {"source": "def g(): return 2", "grade": False, "solution": False, "locked": True,
+                         "cell_type": "code"},
+               "ans": {"source": "", "grade": False, "solution": True, "locked": False, "cell_type": "code"},
+               "t1": {"source": "assert f()", "grade": True, "solution": False, "locked": True,
+                      "cell_type": "code"}}
+    # the set-up cell deleted, the given cell edited, the test cell edited, a cell of their own
     nb = nbformat.v4.new_notebook(cells=[cell("ans", "import fake as np\ndef f(): return 1"),
-                                         cell("t1", "assert f()", grade=True)])
-    assert _put_back_read_only_cells(nb, release) == ["setup"]
-    assert [c.metadata.nbgrader["grade_id"] for c in nb.cells] == ["setup", "ans", "t1"]
-    run = integrity.RunSecrets(["nb:t1"])
-    _add_snapshots(nb, release, run)
-    assert nb.cells[1].source.endswith(f"{run.guard_name}.snapshot(['np', 'forbid_calls'])")
-    assert len(nb.cells) == 4
+                                         cell("given", "def g(): return 3", locked=True),
+                                         cell("t1", "pass", grade=True),
+                                         nbformat.v4.new_code_cell("print(f())")])
+    cells, restored = sandbox_cells(nb, release)
+    assert restored == ["setup"]
+    assert [c["source"] for c in cells] == [setup, "import fake as np\ndef f(): return 1",
+                                            "def g(): return 2", "print(f())"]
+    assert all("assert" not in c["source"] and c["source"] != "pass" for c in cells)
 
 
 # ---------------------------------------------------------------- ambiguous input, flagged (issue 13)
