@@ -308,6 +308,16 @@ class _LazyFinder:
         return spec
 
 
+class _RemoteGenerator:
+    """Stands for a ``numpy.random.Generator`` of the grader: each method is a call to it."""
+
+    def __init__(self, methods: dict):
+        self.__dict__.update(methods)
+
+    def __repr__(self):
+        return "Generator(PCG64)"
+
+
 class Runner:
     def __init__(self, fd_in: int, fd_out: int):
         self.fd_in, self.fd_out = fd_in, fd_out
@@ -338,6 +348,9 @@ class Runner:
                 return self.objects[int(item["ref"])]
             if "callback" in item:
                 return self._callback(int(item["callback"]))
+            if "generator" in item and isinstance(item["generator"], dict):
+                return _RemoteGenerator({str(name): self._callback(int(spec["callback"]))
+                                         for name, spec in item["generator"].items()})
             raise WireError("malformed value")
         return decode_plain(data, buffers, other)
 

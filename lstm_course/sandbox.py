@@ -447,6 +447,10 @@ class Sandbox:
                 return wire.encode_plain(tuple(item), buffers, other)
             if isinstance(item, list):
                 return wire.encode_plain(list(item), buffers, other)
+            numpy = sys.modules.get("numpy")
+            if numpy is not None and isinstance(item, numpy.random.Generator):
+                return {"generator": {name: {"callback": self._register(call)}
+                                      for name, call in _generator_methods(item).items()}}
             if callable(item):
                 key = len(self.callbacks) + 1
                 self.callbacks[key] = item
@@ -454,12 +458,43 @@ class Sandbox:
             raise TypeError(f"the grader cannot pass a {type(item).__name__} to student code")
         return wire.encode_plain(value, buffers, other)
 
+    def _register(self, function) -> int:
+        key = len(self.callbacks) + 1
+        self.callbacks[key] = function
+        return key
+
     def decode(self, data, buffers: list):
         def other(item):
             if "handle" in item:
                 return Remote(self, int(item["handle"]), item)
             raise wire.WireError("malformed value")
         return wire.decode_plain(data, buffers, other)
+
+
+# A NumPy Generator the tests hand to student code stays in the grader: the student gets an
+# object whose methods call back to it, so its state advances exactly as if it were local.
+# Position of ``size`` among each method's arguments; sizes are capped so that a student
+# cannot make the grader allocate without bound.
+GENERATOR_SIZE_ARG = {"random": 0, "standard_normal": 0, "integers": 2, "normal": 2,
+                      "uniform": 2, "choice": 1, "exponential": 1, "binomial": 2,
+                      "poisson": 1, "multinomial": 2, "gamma": 2, "beta": 2, "dirichlet": 1}
+MAX_GENERATED = 10_000_000
+
+
+def _generator_methods(generator) -> dict:
+    def capped(name: str, position: int):
+        method = getattr(generator, name)
+
+        def call(*args, **kwargs):
+            size = kwargs.get("size", args[position] if len(args) > position else None)
+            count = 1
+            for n in ((size,) if isinstance(size, int) else size or ()):
+                count *= max(int(n), 0)
+            if count > MAX_GENERATED:
+                raise ValueError(f"at most {MAX_GENERATED} random numbers per call")
+            return method(*args, **kwargs)
+        return call
+    return {name: capped(name, position) for name, position in GENERATOR_SIZE_ARG.items()}
 
 
 class StudentError(Exception):

@@ -109,5 +109,26 @@ def test_a_call_past_its_time_stops_the_sandbox(tmp_path):
     box.close()
 
 
+@needs_bwrap
+def test_a_generator_given_to_student_code_stays_with_the_grader(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir(mode=0o700)
+    sbx.prepare_home(home)
+    box = sbx.Sandbox(home, REPO / "lstm_ref")
+    box.call_timeout = 20.0
+    box.run_cells([{"source": "def draw(rng, n):\n    return rng.random(n)\n"
+                              "def greedy(rng):\n    return rng.random(10 ** 9)", "label": "0"}],
+                  20.0, 60.0, lambda i, m: None)
+    draw = box.request({"op": "lookup", "name": "draw"}, [], 20.0)
+    ours, theirs = np.random.default_rng(7), np.random.default_rng(7)
+    first, second = draw(theirs, 3), draw(theirs, 2)
+    # the grader's generator advanced as if the student had used it in-process
+    assert np.array_equal(first, ours.random(3)) and np.array_equal(second, ours.random(2))
+    assert theirs.random() == ours.random()
+    with pytest.raises(ValueError, match="random numbers per call"):
+        box.request({"op": "lookup", "name": "greedy"}, [], 20.0)(theirs)
+    box.close()
+
+
 if sys.platform != "linux":   # pragma: no cover
     pytestmark = pytest.mark.skip("the sandbox is Linux only")
