@@ -108,6 +108,31 @@ def _adding_chance(x, y, k):
     return adding_accuracy(recent + 0.5, y)
 
 
+def distinct_recall_problem(num_sequences: int, seq_len: int, rng: np.random.Generator,
+                            num_symbols: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """First-symbol recall with distractors from a separate alphabet.
+
+    Step 0 shows one of ``num_symbols`` symbols (0 .. k-1); steps 1 .. T-1 show symbols
+    drawn uniformly from another ``num_symbols`` (k .. 2k-1), all one-hot over ``2k``
+    channels.  The label is the symbol at step 0, so the dependency still spans the whole
+    sequence, but the symbol to keep never reappears later: a network need not find out
+    *when* it was shown, only keep it.  Chance accuracy is ``1 / num_symbols``.
+
+    Returns:
+        x: ``(num_sequences, seq_len, 2 * num_symbols)`` float32 one-hot;
+        y: ``(num_sequences,)`` int64 in ``[0, num_symbols)``.
+    """
+    _check_positive_int("num_sequences", num_sequences)
+    _check_positive_int("seq_len", seq_len)
+    if isinstance(num_symbols, bool) or int(num_symbols) != num_symbols or num_symbols < 2:
+        raise ValueError(f"num_symbols must be an integer >= 2, got {num_symbols!r}")
+    k = int(num_symbols)
+    symbols = rng.integers(k, 2 * k, size=(num_sequences, seq_len))
+    symbols[:, 0] = rng.integers(0, k, size=num_sequences)
+    x = np.eye(2 * k, dtype=np.float32)[symbols]
+    return x, symbols[:, 0].astype(np.int64)
+
+
 def _recall_loss(output, y):
     return nn.functional.cross_entropy(output, y)
 
@@ -129,6 +154,12 @@ TASKS = {
                    make=lambda n, T, rng, k: recall_problem(n, T, rng, num_symbols=k),
                    loss=_recall_loss, accuracy=_recall_score,
                    chance=lambda x, y, k: 1.0 / k),
+    # The same with distractors from another alphabet (see distinct_recall_problem).
+    "recall_distinct": Task("recall_distinct", input_size=lambda k: 2 * k,
+                            output_size=lambda k: k,
+                            make=lambda n, T, rng, k: distinct_recall_problem(n, T, rng, k),
+                            loss=_recall_loss, accuracy=_recall_score,
+                            chance=lambda x, y, k: 1.0 / k),
 }
 
 
@@ -176,7 +207,7 @@ def train_on_task(model_name: str, seq_len: int, task: str = "adding", *,
 
     Args:
         model_name: "rnn", "lstm" or "gru". seq_len: T.
-        task: "adding" or "recall" (see :data:`TASKS`).
+        task: "adding", "recall" or "recall_distinct" (see :data:`TASKS`).
         init: optional ``init(model)`` called after the default initialisation and before
             training (e.g. to set an LSTM's forget-gate bias).
         device: where to train; default :func:`lstm_ref.training.get_device` (CUDA if any).

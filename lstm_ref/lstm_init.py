@@ -8,6 +8,11 @@ one of them (the names are matched anywhere in the parameter's dotted name).
 * :func:`set_forget_bias` -- Gers et al. (2000) and Jozefowicz et al. (2015): starting with
   :math:`f_t = \\sigma(b_f)` near 1 lets the cell state (and its gradient) pass through many
   steps from the first update on, instead of decaying by about one half per step.
+* :func:`chrono_init_` -- Tallec & Ollivier (2018): forget-gate biases
+  :math:`b_f = \\log u`, :math:`u \\sim U[1, T_{\\max} - 1]`, and input-gate biases
+  :math:`b_i = -b_f`, so the units start with memory time scales spread between 1 and
+  about :math:`T_{\\max}` steps (a unit with :math:`f = \\sigma(b_f)` keeps
+  :math:`f^k \\approx e^{-k/u}` of its content after ``k`` steps).
 * :func:`orthogonal_recurrent_` -- every gate's ``(H, H)`` block of ``W_h`` becomes a random
   orthogonal matrix: all its singular values are 1, so it neither shrinks nor grows the
   vector it multiplies.
@@ -44,6 +49,39 @@ def set_forget_bias(module: nn.Module, value: float) -> nn.Module:
         for _, p in _lstm_parameters(module, kind):
             hidden = p.shape[0] // 4
             p[hidden:2 * hidden] = fill
+    return module
+
+
+@torch.no_grad()
+def chrono_init_(module: nn.Module, max_steps: float,
+                 generator: torch.Generator | None = None) -> nn.Module:
+    r"""Chrono initialisation (Tallec & Ollivier, 2018) of every LSTM layer's gate biases.
+
+    For each unit, :math:`u \sim U[1, T_{\max} - 1]` with ``T_max = max_steps``; the forget
+    gate's total bias :math:`b_{xf} + b_{hf}` becomes :math:`\log u` and the input gate's
+    :math:`b_{xi} + b_{hi}` becomes :math:`-\log u` (whole value in ``bias_ih``, 0 in
+    ``bias_hh``). Candidate and output biases are left as they are. With small weights,
+    :math:`f_t \approx \sigma(\log u) = u / (1 + u)`, so the cell forgets on a time scale of
+    about ``u`` steps: the layer starts with memories from one step to about ``T_max``.
+
+    Args:
+        module: an LSTM in ``torch.nn``'s layout (or a module holding one).
+        max_steps: :math:`T_{\max}`, the longest dependency expected, > 2.
+        generator: optional ``torch.Generator`` for the draws of ``u``.
+    Returns:
+        ``module``.
+    """
+    max_steps = float(max_steps)
+    if not max_steps > 2:
+        raise ValueError(f"max_steps: expected a number of steps > 2, got {max_steps!r}")
+    for (_, b_ih), (_, b_hh) in zip(_lstm_parameters(module, "bias_ih"),
+                                    _lstm_parameters(module, "bias_hh")):
+        hidden = b_ih.shape[0] // 4
+        u = torch.rand(hidden, generator=generator, dtype=torch.float64)
+        forget = torch.log(1 + u * (max_steps - 2)).to(device=b_ih.device, dtype=b_ih.dtype)
+        b_ih[hidden:2 * hidden] = forget
+        b_ih[:hidden] = -forget
+        b_hh[:2 * hidden] = 0.0
     return module
 
 

@@ -5,7 +5,9 @@ import pytest
 import torch
 
 import lstm_ref.torch as ours
-from lstm_ref.experiments import TASKS, SequenceModel, recurrent_class, train_on_task
+from lstm_ref.experiments import (TASKS, SequenceModel, distinct_recall_problem, recurrent_class,
+                                  train_on_task)
+from lstm_ref.lstm_init import chrono_init_
 from lstm_ref.tasks import adding_problem, recall_problem
 
 
@@ -82,6 +84,31 @@ def test_short_recall_is_learned_and_reproducible():
     again = train_on_task("rnn", 3, **kwargs)
     assert again.history["loss"] == result.history["loss"]
     assert again.test_accuracy == result.test_accuracy
+
+
+def test_distinct_recall_keeps_the_symbol_to_recall_out_of_the_distractors():
+    x, y = distinct_recall_problem(200, 7, np.random.default_rng(0), num_symbols=3)
+    assert x.shape == (200, 7, 6) and x.dtype == np.float32 and y.dtype == np.int64
+    assert np.all(x.sum(axis=2) == 1)                          # one-hot at every step
+    symbols = x.argmax(axis=2)
+    assert np.array_equal(symbols[:, 0], y) and set(y) == {0, 1, 2}
+    assert set(np.unique(symbols[:, 1:])) == {3, 4, 5}          # distractors: other alphabet
+    assert TASKS["recall_distinct"].chance(x, y, 3) == pytest.approx(1 / 3)
+    again, _ = distinct_recall_problem(200, 7, np.random.default_rng(0), num_symbols=3)
+    assert np.array_equal(again, x)
+    with pytest.raises(ValueError, match="num_symbols"):
+        distinct_recall_problem(2, 5, np.random.default_rng(0), num_symbols=1)
+    with pytest.raises(ValueError, match="seq_len"):
+        distinct_recall_problem(2, 0, np.random.default_rng(0))
+
+
+def test_lstm_learns_distinct_recall_that_needs_its_first_step():
+    result = train_on_task("lstm", 12, task="recall_distinct", num_symbols=4, hidden_size=16,
+                           num_steps=200, batch_size=64, lr=2e-2, seed=1, device="cpu",
+                           test_size=256, init=lambda model: chrono_init_(model.recurrent, 12))
+    assert result.chance_accuracy == 0.25
+    assert result.test_accuracy > 0.95, result
+    assert result.model.recurrent.input_size == 8 and result.model.head.out_features == 4
 
 
 def test_init_hook_and_options_reach_the_model():

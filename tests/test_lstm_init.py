@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from lstm_ref.layernorm_lstm import LayerNormLSTM
-from lstm_ref.lstm_init import orthogonal_recurrent_, set_forget_bias
+from lstm_ref.lstm_init import chrono_init_, orthogonal_recurrent_, set_forget_bias
 from lstm_ref.torch import LSTM
 
 
@@ -65,3 +65,36 @@ def test_modules_without_lstm_parameters_are_refused():
         orthogonal_recurrent_(torch.nn.Linear(3, 4))
     with pytest.raises(ValueError, match="4H rows"):
         set_forget_bias(torch.nn.RNN(3, 5), 1.0)
+
+
+@pytest.mark.parametrize("make", [lambda: LSTM(3, 50, num_layers=2),
+                                  lambda: torch.nn.LSTM(3, 50, num_layers=2)])
+def test_chrono_init_spreads_forget_time_scales(make):
+    torch.manual_seed(3)
+    module = make()
+    before = {k: v.clone() for k, v in module.state_dict().items()}
+    chrono_init_(module, 100, generator=torch.Generator().manual_seed(0))
+    H = 50
+    state = module.state_dict()
+    for layer in range(2):
+        b = state[f"bias_ih_l{layer}"] + state[f"bias_hh_l{layer}"]
+        b_i, b_f = b[:H], b[H:2 * H]
+        torch.testing.assert_close(b_i, -b_f)                      # input bias = -forget bias
+        u = torch.exp(b_f)                                         # b_f = log u
+        assert u.min() >= 1 - 1e-5 and u.max() <= 99 + 1e-4
+        assert u.max() - u.min() > 50                              # spread over [1, T - 1]
+        f = torch.sigmoid(b_f)                                     # f = u / (1 + u)
+        torch.testing.assert_close(f, u / (1 + u))
+        for name in (f"bias_ih_l{layer}", f"bias_hh_l{layer}"):    # g, o untouched
+            torch.testing.assert_close(state[name][2 * H:], before[name][2 * H:])
+        torch.testing.assert_close(state[f"weight_hh_l{layer}"], before[f"weight_hh_l{layer}"])
+    other = make()
+    chrono_init_(other, 100, generator=torch.Generator().manual_seed(1))
+    assert not torch.equal(other.bias_ih_l0[H:2 * H], module.bias_ih_l0[H:2 * H])
+
+
+def test_chrono_init_rejects_bad_input():
+    with pytest.raises(ValueError, match="max_steps"):
+        chrono_init_(LSTM(2, 4), 2)
+    with pytest.raises(ValueError, match="bias_ih"):
+        chrono_init_(torch.nn.Linear(3, 4), 10)
