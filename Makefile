@@ -66,7 +66,7 @@ $(STAMP): pyproject.toml $(LOCK) requirements/data.txt
 ## lock itself, installed by the test extra): one resolution for Linux, macOS and Windows on
 ## every Python that requires-python allows. Pins already in the lock are kept while they still
 ## fit the ranges; `make lock UPGRADE=1` moves every package to its newest fitting version.
-## tests/test_install_resolution.py checks that the lock is up to date and installs everywhere.
+## tests/tools/test_install_resolution.py checks that the lock is up to date and installs everywhere.
 .PHONY: lock
 lock:
 	test -x $(BIN)/uv || $(MAKE) install

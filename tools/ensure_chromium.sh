@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Make sure a headless Chromium is available for the browser test of the built book
-# (tests/test_site_browser.py).  Prints the browser's path and exits 0 when one is found or
+# (tests/site/test_site_browser.py).  Prints the browser's path and exits 0 when one is found or
 # could be installed; exits 1 with a reason otherwise, and the test then skips with that reason.
 #
 # Order: $LSTM_COURSE_CHROMIUM, then chromium / chromium-browser / google-chrome on PATH, then

@@ -21,6 +21,11 @@ Backward through one step, given :math:`\delta h_t`:
 :math:`\delta h_{t-1} \mathrel{+}= \delta h_t z_t`; then through tanh and σ, and for
 reset_after=True :math:`\delta r = \delta a_n \odot (W_{hn} h_{t-1} + b_{hn})`, for
 reset_after=False :math:`\delta r = (\delta a_n W_{hn}) \odot h_{t-1}`.
+
+Where it lives (``book/model_map.md`` has the whole map): equations in chapter 4
+(``book/04_variants.ipynb``, section *1. The gated recurrent unit*); its twin
+``lstm_ref/torch/gru.py``; tests ``tests/numpy/test_numpy_gru.py``; exercise
+``exercises/04_variants``.
 """
 
 from __future__ import annotations

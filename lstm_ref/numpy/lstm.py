@@ -30,6 +30,12 @@ then through the nonlinearities (:math:`\sigma' = \sigma(1-\sigma)`,
 
 The readable functions here loop over :func:`lstm_step_forward`; ``lstm_fast.py`` holds
 an equivalent, faster sequence path that :class:`LSTM` uses by default.
+
+Where it lives (``book/model_map.md`` has the whole map): equations in chapter 2
+(``book/02_lstm_cell.ipynb``, section *The six equations*) and chapter 3 for the
+backward pass; its twin ``lstm_ref/torch/lstm.py``; tests
+``tests/numpy/test_numpy_lstm.py``; exercise ``exercises/02_lstm_cell``,
+``exercises/03_bptt``.
 """
 
 from __future__ import annotations

@@ -19,6 +19,10 @@ Backward: because o_t reads c_t, the gradient reaching c_t has a third path,
 :math:`\delta c = \delta c_t + \delta h_t o_t (1 - \tanh^2 c_t) + \delta a_o \odot w_{co}`,
 and :math:`c_{t-1}` receives
 :math:`\delta c \odot f_t + \delta a_i \odot w_{ci} + \delta a_f \odot w_{cf}`.
+
+Where it lives (``book/model_map.md`` has the whole map): equations in chapter 4
+(``book/04_variants.ipynb``, section *2. Peephole connections*); its twin
+``lstm_ref/torch/peephole.py``; tests ``tests/numpy/test_numpy_peephole.py``.
 """
 
 from __future__ import annotations

@@ -18,6 +18,11 @@ with :math:`\phi = \tanh` (default) or ReLU. Backpropagation through one step, g
     \frac{\partial L}{\partial W_{ih}} = \delta_t^\top x_t, \quad
     \frac{\partial L}{\partial W_{hh}} = \delta_t^\top h_{t-1}, \quad
     \frac{\partial L}{\partial b} = \textstyle\sum_{\text{batch}} \delta_t.
+
+Where it lives (``book/model_map.md`` has the whole map): equations in chapter 1
+(``book/01_rnn_limits.ipynb``, section *The vanilla RNN*); its twin
+``lstm_ref/torch/rnn.py``; tests ``tests/numpy/test_numpy_rnn.py``; exercise
+``exercises/01_rnn``.
 """
 
 from __future__ import annotations

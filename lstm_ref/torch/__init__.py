@@ -6,7 +6,7 @@ with the same parameter names and shapes, so ``state_dict`` s move between the t
 takes what ``torch.nn`` takes (``hx``, a ``PackedSequence``, unbatched ``(T, D)`` input,
 an empty batch) and runs on whatever device its parameters are on (``model.to("cuda")``).
 Bad input raises :class:`InputError`, both a ``RuntimeError`` (as ``torch.nn``) and a
-``ValueError`` (as the NumPy models). ``tests/test_torch_nn_dropin.py`` holds the two
+``ValueError`` (as the NumPy models). ``tests/torch/test_torch_nn_dropin.py`` holds the two
 equal, gradients and higher-order gradients included.
 
 * :class:`RNN` (``rnn.py``), cell :func:`rnn_cell`

@@ -23,6 +23,11 @@ pass of :mod:`lstm_ref.torch.gru_fast` where it applies (``reset_after=True``, w
 biases, no ``PackedSequence`` of different lengths, no ``torch.func`` transform);
 ``fast=False`` always loops :func:`gru_cell` under autograd. The tests hold the two
 equal.
+
+Where it lives (``book/model_map.md`` has the whole map): equations in chapter 4
+(``book/04_variants.ipynb``, section *1. The gated recurrent unit*); its twin
+``lstm_ref/numpy/gru.py``; tests ``tests/torch/test_torch_variants.py``,
+``tests/torch/test_torch_fast.py``; exercise ``exercises/04_variants``.
 """
 
 from __future__ import annotations

@@ -23,6 +23,12 @@ Where the fast path has nothing to offer, the model takes the step loop: with a
 projection, for sequences of different lengths (a ``PackedSequence``), and under
 ``torch.func`` transforms or forward-mode AD; double backward through the fast path
 differentiates the step loop.
+
+Where it lives (``book/model_map.md`` has the whole map): equations in chapter 2
+(``book/02_lstm_cell.ipynb``, section *The six equations*); its twin
+``lstm_ref/numpy/lstm.py``; tests ``tests/torch/test_torch_parity.py``,
+``tests/torch/test_torch_fast.py``, ``tests/torch/test_torch_nn_dropin.py``; exercise
+``exercises/02_lstm_cell``.
 """
 
 from __future__ import annotations

@@ -15,6 +15,10 @@ and forget gates see :math:`c_{t-1}`, the output gate sees the new :math:`c_t`.
     \end{aligned}
 
 With :math:`w_{ci} = w_{cf} = w_{co} = 0` this is exactly :class:`lstm_ref.torch.LSTM`.
+
+Where it lives (``book/model_map.md`` has the whole map): equations in chapter 4
+(``book/04_variants.ipynb``, section *2. Peephole connections*); its twin
+``lstm_ref/numpy/peephole.py``; tests ``tests/torch/test_torch_variants.py``.
 """
 
 from __future__ import annotations

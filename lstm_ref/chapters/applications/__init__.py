@@ -1,0 +1,1 @@
+"""Chapter 5's applications: one module per section."""

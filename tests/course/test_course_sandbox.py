@@ -1,0 +1,134 @@
+"""The sandbox's wire and the sandbox itself, piece by piece (the attack corpus is in
+test_course_grade.py)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from lstm_course import runner as wire
+from lstm_course import sandbox as sbx
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def roundtrip(value):
+    buffers: list = []
+    data = wire.encode_plain(value, buffers)
+    return wire.decode_plain(data, buffers)
+
+
+def test_plain_data_comes_back_as_base_types():
+    class Sneaky(np.ndarray):
+        def __eq__(self, other):
+            return True
+
+    value = {"a": (1, 2.5, float("nan"), 2 ** 80, "s", None, True), "b": [np.float32(1.5), np.int64(3)],
+             "arr": np.arange(6.0).reshape(2, 3).view(Sneaky), "t": torch.arange(4, dtype=torch.float64),
+             "dtype": np.dtype("float32"), "tdtype": torch.float16, "size": torch.Size([2, 3])}
+    back = roundtrip(value)
+    assert type(back["arr"]) is np.ndarray and back["arr"].tolist() == [[0, 1, 2], [3, 4, 5]]
+    assert type(back["t"]) is torch.Tensor and back["t"].tolist() == [0, 1, 2, 3]
+    assert back["a"][3] == 2 ** 80 and np.isnan(back["a"][2]) and back["a"][4:] == ("s", None, True)
+    assert type(back["b"][0]) is np.float32 and back["dtype"] == np.float32 and back["tdtype"] is torch.float16
+    assert back["size"] == torch.Size([2, 3])
+
+
+def test_objects_are_not_plain_data_and_lies_about_bytes_are_refused():
+    with pytest.raises(TypeError):
+        wire.encode_plain(object(), [])
+    with pytest.raises(TypeError):
+        wire.encode_plain(np.array([object()]), [])
+    with pytest.raises(wire.WireError):   # 3 float64 claimed, 2 sent
+        wire.decode_plain({"ndarray": "<f8", "shape": [3], "buffer": 0}, [b"\0" * 16])
+    with pytest.raises(wire.WireError):
+        wire.decode_plain({"ndarray": "|O", "shape": [1], "buffer": 0}, [b"\0" * 8])
+
+
+needs_bwrap = pytest.mark.skipif(sbx.find_bwrap() is None, reason="bubblewrap is not installed")
+
+
+@needs_bwrap
+def test_a_sandbox_sees_nothing_of_the_repository_and_dies_whole(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir(mode=0o700)
+    sbx.prepare_home(home)
+    box = sbx.Sandbox(home, REPO / "lstm_ref")
+    box.call_timeout = 20.0
+    outputs = {}
+    code = (
+        "import os, subprocess, sys, socket\n"
+        f"seen = [p for p in ({str(REPO / 'solutions')!r}, {str(REPO / 'lstm_ref')!r}, "
+        f"{str(REPO / 'pyproject.toml')!r}, '/root', '/etc/passwd') if os.path.exists(p)]\n"
+        f"repo = os.listdir({str(REPO)!r}) if os.path.isdir({str(REPO)!r}) else []\n"
+        "pids = sorted(int(p) for p in os.listdir('/proc') if p.isdigit())\n"
+        "try:\n    socket.create_connection(('1.1.1.1', 53), timeout=2)\n    net = True\n"
+        "except OSError:\n    net = False\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)', 'lstm-course-sandbox-test'])\n"
+        "def f(x):\n    return x * 2\n")
+    box.run_cells([{"source": code, "label": "0"}], 20.0, 60.0, lambda i, m: outputs.setdefault(i, m))
+    assert outputs[0]["error"] is None, outputs
+    look = lambda name: box.request({"op": "lookup", "name": name}, [], 20.0)  # noqa: E731
+    assert look("seen") == [] and look("net") is False
+    # at most the empty folders leading to the environment's site-packages
+    assert set(look("repo")) <= {".venv"}
+    assert len(look("pids")) <= 4           # its own PID namespace: bwrap's init, Python, the child
+    f = look("f")
+    assert isinstance(f, sbx.Remote) and f(np.arange(3)).tolist() == [0, 2, 4]
+    box.close()
+    alive = [p for p in os.listdir("/proc") if p.isdigit() and _cmdline(p).find("lstm-course-sandbox-test") >= 0]
+    assert alive == []
+
+
+def _cmdline(pid: str) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return ""
+
+
+@needs_bwrap
+def test_a_call_past_its_time_stops_the_sandbox(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir(mode=0o700)
+    sbx.prepare_home(home)
+    box = sbx.Sandbox(home, REPO / "lstm_ref")
+    box.call_timeout = 1.0
+    box.run_cells([{"source": "import signal, time\ndef stuck():\n    signal.signal(signal.SIGALRM, signal.SIG_IGN)\n"
+                              "    while True:\n        time.sleep(0.05)", "label": "0"}],
+                  10.0, 30.0, lambda i, m: None)
+    stuck = box.request({"op": "lookup", "name": "stuck"}, [], 5.0)
+    with pytest.raises(sbx.SandboxGone, match="time"):
+        stuck()
+    assert box.process.poll() is not None
+    box.close()
+
+
+@needs_bwrap
+def test_a_generator_given_to_student_code_stays_with_the_grader(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir(mode=0o700)
+    sbx.prepare_home(home)
+    box = sbx.Sandbox(home, REPO / "lstm_ref")
+    box.call_timeout = 20.0
+    box.run_cells([{"source": "def draw(rng, n):\n    return rng.random(n)\n"
+                              "def greedy(rng):\n    return rng.random(10 ** 9)", "label": "0"}],
+                  20.0, 60.0, lambda i, m: None)
+    draw = box.request({"op": "lookup", "name": "draw"}, [], 20.0)
+    ours, theirs = np.random.default_rng(7), np.random.default_rng(7)
+    first, second = draw(theirs, 3), draw(theirs, 2)
+    # the grader's generator advanced as if the student had used it in-process
+    assert np.array_equal(first, ours.random(3)) and np.array_equal(second, ours.random(2))
+    assert theirs.random() == ours.random()
+    with pytest.raises(ValueError, match="random numbers per call"):
+        box.request({"op": "lookup", "name": "greedy"}, [], 20.0)(theirs)
+    box.close()
+
+
+if sys.platform != "linux":   # pragma: no cover
+    pytestmark = pytest.mark.skip("the sandbox is Linux only")
