@@ -173,18 +173,87 @@ def python_paths() -> tuple[str, list[str]]:
     return executable, paths
 
 
-def command(scratch: Path, course_package: Path, limits: Limits) -> list[str]:
-    """The ``bwrap`` command line that runs the runner with ``scratch`` as its home."""
+class _Reachable:
+    """Makes bind sources reachable by the sandbox's uid, for root only.
+
+    Root hands the sandbox to an unprivileged uid before bwrap starts, and bwrap then opens
+    every bind source as that uid, which may not walk to it (a checkout under a 0700 folder:
+    ``/root``, a ``mktemp -d`` clone).  For such a source the child, still root, makes a
+    private mount namespace and bind-mounts the source on an empty folder under a
+    world-searchable staging folder; bwrap binds that.  The host's mounts never change.
+    """
+
+    def __init__(self):
+        self.staging: Path | None = None
+        self.mounts: list[tuple[str, str]] = []
+
+    def __call__(self, source: str) -> str:
+        if os.getuid() != 0 or _searchable_by_others(source):
+            return source
+        if self.staging is None:
+            self.staging = Path(tempfile.mkdtemp(prefix="lstm-course-binds-"))
+            self.staging.chmod(0o711)
+        target = self.staging / str(len(self.mounts))
+        if os.path.isdir(source):
+            target.mkdir(mode=0o755)
+        else:
+            target.touch(mode=0o644)
+        self.mounts.append((source, str(target)))
+        return str(target)
+
+    def mount_in_child(self) -> None:
+        """In the child, as root: a private mount namespace with the staged binds."""
+        if not self.mounts:
+            return
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        CLONE_NEWNS, MS_BIND, MS_REC, MS_PRIVATE = 0x20000, 4096, 16384, 1 << 18
+        if libc.unshare(CLONE_NEWNS) != 0:
+            raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNS)")
+        if libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None) != 0:
+            raise OSError(ctypes.get_errno(), "mount --make-rprivate /")
+        for source, target in self.mounts:
+            if libc.mount(source.encode(), target.encode(), None, MS_BIND | MS_REC, None) != 0:
+                raise OSError(ctypes.get_errno(), f"mount --bind {source}")
+
+    def cleanup(self) -> None:
+        if self.staging is not None:
+            shutil.rmtree(self.staging, ignore_errors=True)
+            self.staging = None
+
+
+def _searchable_by_others(path: str) -> bool:
+    """Whether a user with no rights of its own can reach ``path`` (every parent searchable)."""
+    current = Path(path).resolve().parent
+    while True:
+        try:
+            if not current.stat().st_mode & 0o001:
+                return False
+        except OSError:
+            return False
+        if current.parent == current:
+            return True
+        current = current.parent
+
+
+def command(scratch: Path, course_package: Path, limits: Limits,
+            reachable=None) -> list[str]:
+    """The ``bwrap`` command line that runs the runner with ``scratch`` as its home.
+
+    ``reachable(source)`` may map a bind source to a path the sandbox's uid can reach
+    (:class:`_Reachable`); by default every source is bound where it is.
+    """
+    reach = reachable or (lambda source: source)
     executable, sys_path = python_paths()
     args = [require_bwrap(), *_base_args(), "--size", str(limits.tmp_bytes), "--tmpfs", "/tmp"]
     bound: list[str] = []
     for path in [str(Path(executable).parent.parent), *sys_path]:
         if path.startswith("/usr/") or any(path == b or path.startswith(b.rstrip("/") + "/") for b in bound):
             continue
-        args += ["--ro-bind", path, path]
+        args += ["--ro-bind", reach(path), path]
         bound.append(path)
-    args += ["--ro-bind", str(RUNNER), f"{COURSE_MOUNT}/runner.py",
-             "--ro-bind", str(course_package), f"{COURSE_MOUNT}/lstm_ref",
+    args += ["--ro-bind", reach(str(RUNNER)), f"{COURSE_MOUNT}/runner.py",
+             "--ro-bind", reach(str(course_package)), f"{COURSE_MOUNT}/lstm_ref",
              "--bind", str(scratch), SANDBOX_HOME, "--chdir", SANDBOX_HOME,
              "--clearenv", "--setenv", "HOME", SANDBOX_HOME, "--setenv", "TMPDIR", "/tmp",
              "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "MPLBACKEND", "Agg",
@@ -289,9 +358,19 @@ class Sandbox:
         self.stopped: str | None = None
         self.callbacks: dict[int, object] = {}
         self.remotes = 0
-        self.process = subprocess.Popen(
-            command(scratch, course_package, self.limits), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL, close_fds=True, preexec_fn=_limit_resources(self.limits))
+        reachable = _Reachable()
+        limit = _limit_resources(self.limits)
+
+        def prepare_child() -> None:
+            reachable.mount_in_child()
+            limit()
+        try:
+            self.process = subprocess.Popen(
+                command(scratch, course_package, self.limits, reachable), stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, close_fds=True,
+                preexec_fn=prepare_child)
+        finally:
+            self._reachable = reachable
         self.fd_out = self.process.stdin.fileno()
         self.fd_in = self.process.stdout.fileno()
         self.deadline = float("inf")
@@ -322,6 +401,8 @@ class Sandbox:
                 stream.close()
             except OSError:
                 pass
+        if self.process.poll() is not None:
+            self._reachable.cleanup()
 
     def close(self) -> None:
         if self.stopped is None:

@@ -130,5 +130,30 @@ def test_a_generator_given_to_student_code_stays_with_the_grader(tmp_path):
     box.close()
 
 
+@needs_bwrap
+@pytest.mark.skipif(os.getuid() != 0, reason="only root hands the sandbox to another uid")
+def test_a_course_under_a_private_folder_is_still_reachable(tmp_path):
+    import shutil
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    package = private / "lstm_ref"
+    shutil.copytree(REPO / "lstm_ref", package, ignore=shutil.ignore_patterns("__pycache__"))
+    assert not sbx._searchable_by_others(str(package))
+    home = tmp_path / "home"
+    home.mkdir(mode=0o700)
+    sbx.prepare_home(home)
+    box = sbx.Sandbox(home, package)
+    box.call_timeout = 20.0
+    outputs = {}
+    box.run_cells([{"source": "import os\nfound = sorted(os.listdir('/opt/lstm-course/lstm_ref'))",
+                    "label": "0"}], 20.0, 60.0, lambda i, m: outputs.setdefault(i, m))
+    assert outputs[0]["error"] is None, outputs
+    assert "numpy" in box.request({"op": "lookup", "name": "found"}, [], 20.0)
+    staging = box._reachable.staging
+    assert staging is not None      # the package was bound through the staging folder
+    box.close()
+    assert not staging.exists()
+
+
 if sys.platform != "linux":   # pragma: no cover
     pytestmark = pytest.mark.skip("the sandbox is Linux only")
