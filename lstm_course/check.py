@@ -10,7 +10,6 @@ not sufficient.
 from __future__ import annotations
 
 import ast
-import os
 import re
 import sys
 import tempfile
@@ -156,19 +155,12 @@ def check(path: Path, *, timeout: int = 120, out=sys.stdout) -> int:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     nb.cells.insert(0, nbformat.v4.new_code_cell(SETUP_CELL))
-    km = None
-    sockets = None
-    if os.name == "posix":
-        # local sockets instead of TCP: nothing to eavesdrop on, and no kernel warning about it
-        # (an absolute, short path: the kernel runs in the notebook's folder)
-        from jupyter_client.manager import KernelManager
-        sockets = tempfile.mkdtemp(prefix="lstm-check-")
-        km = KernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(sockets, "kernel"))
-    client = NotebookClient(nb, km=km, timeout=timeout, allow_errors=True, interrupt_on_timeout=True,
+    client = NotebookClient(nb, timeout=timeout, allow_errors=True, interrupt_on_timeout=True,
                             kernel_name="python3", resources={"metadata": {"path": str(path.parent.resolve())}})
     died = None
-    # the kernel's own log lines (start-up notices, debugger warnings) go to a file, not to the
-    # learner's terminal; they are shown only if the kernel dies
+    # the kernel's own log lines (start-up notices, the warning that a local kernel talks over
+    # TCP, debugger warnings) go to a file, not to the learner's terminal; they are shown only
+    # if the kernel dies
     with tempfile.TemporaryFile("w+") as kernel_log:
         try:
             client.execute(stderr=kernel_log, stdout=kernel_log)
@@ -176,9 +168,6 @@ def check(path: Path, *, timeout: int = 120, out=sys.stdout) -> int:
             died = str(error) or "the kernel died"
         except Exception as error:   # e.g. a cell that timed out without an interrupt taking effect
             died = f"{type(error).__name__}: {error}"
-        if sockets is not None:
-            import shutil
-            shutil.rmtree(sockets, ignore_errors=True)
         if died:
             kernel_log.seek(0)
             tail = kernel_log.read().strip().splitlines()[-5:]
