@@ -31,7 +31,7 @@ def _context():
                                        else "spawn")
 
 
-def _descendants(pid: int) -> list[int]:
+def descendants(pid: int) -> list[int]:
     """Every process below ``pid`` (Linux's /proc)."""
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
@@ -53,7 +53,7 @@ def _descendants(pid: int) -> list[int]:
 
 def kill_tree(pid: int) -> None:
     """SIGKILL ``pid`` and its descendants."""
-    for victim in _descendants(pid) + [pid]:
+    for victim in descendants(pid) + [pid]:
         try:
             os.kill(victim, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lstm_course import runner as wire
+from lstm_course.parallel import descendants
 
 RUNNER = Path(wire.__file__).resolve()
 SANDBOX_HOME = "/home/student"
@@ -319,25 +320,6 @@ def _owner(pid: str) -> int:
         return -1
 
 
-def _tree(pid: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as handle:
-                ppid = int(handle.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        children.setdefault(ppid, []).append(int(entry))
-    found, stack = [], [pid]
-    while stack:
-        for child in children.get(stack.pop(), []):
-            found.append(child)
-            stack.append(child)
-    return found
-
-
 def _rss(pids: list[int]) -> int:
     total = 0
     for pid in pids:
@@ -382,8 +364,8 @@ class Sandbox:
     def kill(self, why: str | None = None) -> None:
         if self.stopped is None:
             self.stopped = why or "stopped"
-        if self.process.poll() is None or _tree(self.process.pid):
-            for victim in reversed(_tree(self.process.pid)):
+        if self.process.poll() is None or descendants(self.process.pid):
+            for victim in reversed(descendants(self.process.pid)):
                 try:
                     os.kill(victim, signal.SIGKILL)
                 except (ProcessLookupError, PermissionError):
@@ -417,7 +399,7 @@ class Sandbox:
         if now < self._next_check:
             return
         self._next_check = now + 0.25
-        pids = _tree(self.process.pid)
+        pids = descendants(self.process.pid)
         if len(pids) > self.limits.processes:
             self.kill(f"it started more than {self.limits.processes} processes")
         elif _rss(pids) > self.limits.memory_total_bytes:
