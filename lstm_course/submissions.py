@@ -432,7 +432,7 @@ def find_notebook(folder: Path, notebook: str, expected_all: set[str]) -> tuple[
 
     Looks at the top of the folder, then below it (a folder zipped one level too deep); if the
     notebook is absent but exactly one unknown notebook is there, that one is taken (students
-    rename files: ``01_rnn (1).ipynb``).  Symbolic links are never followed.
+    rename files: ``01_rnn_limits (1).ipynb``).  Symbolic links are never followed.
     """
     wanted = notebook + ".ipynb"
     direct = folder / wanted

@@ -1,6 +1,6 @@
 """Measure how many submissions per minute ``lstm-course grade`` handles, and plain nbgrader.
 
-    .venv/bin/python tools/bench_grading.py [--assignment 01_rnn] [--students 50] [--jobs 1 2]
+    .venv/bin/python tools/bench_grading.py [--assignment 01_rnn_limits] [--students 50] [--jobs 1 2]
                                             [--no-nbgrader]
 
 Builds a class of ``--students`` copies of the assignment's student version (as nbgrader
@@ -85,7 +85,7 @@ print(time.monotonic() - started)
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--assignment", default="01_rnn")
+    parser.add_argument("--assignment", default="01_rnn_limits")
     parser.add_argument("--students", type=int, default=50)
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--no-nbgrader", action="store_true", help="skip the plain nbgrader run")

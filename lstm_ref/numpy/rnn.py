@@ -22,7 +22,7 @@ with :math:`\phi = \tanh` (default) or ReLU. Backpropagation through one step, g
 Where it lives (``book/model_map.md`` has the whole map): equations in chapter 1
 (``book/01_rnn_limits.ipynb``, section *The vanilla RNN*); its twin
 ``lstm_ref/torch/rnn.py``; tests ``tests/numpy/test_numpy_rnn.py``; exercise
-``exercises/01_rnn``.
+``exercises/01_rnn_limits``.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ Autograd provides backpropagation through time; the NumPy twin
 Where it lives (``book/model_map.md`` has the whole map): equations in chapter 1
 (``book/01_rnn_limits.ipynb``, section *The vanilla RNN*); its twin
 ``lstm_ref/numpy/rnn.py``; tests ``tests/torch/test_torch_parity.py``,
-``tests/torch/test_torch_nn_dropin.py``; exercise ``exercises/01_rnn``.
+``tests/torch/test_torch_nn_dropin.py``; exercise ``exercises/01_rnn_limits``.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ import mistake_corpus
 
 ASSIGNMENTS = mistake_corpus.assignments()
 # the default run: one notebook of mistakes in a fast assignment, one per part
-DEFAULT = {"01_rnn": {"input_first", "float64_backward", "eigenvalue_without_abs",
+DEFAULT = {"01_rnn_limits": {"input_first", "float64_backward", "eigenvalue_without_abs",
                       "norms_in_state_dtype"}}
 
 

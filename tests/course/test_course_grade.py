@@ -222,12 +222,12 @@ def test_usage_errors_exit_2_without_grading(tmp_path):
     assert not (tmp_path / "o").exists()
 
 
-REAL_SOLUTION = REPO / "solutions" / "01_rnn" / "01_rnn.ipynb"
-REAL_EXERCISE = REPO / "exercises" / "01_rnn" / "01_rnn.ipynb"
+REAL_SOLUTION = REPO / "solutions" / "01_rnn_limits" / "01_rnn_limits.ipynb"
+REAL_EXERCISE = REPO / "exercises" / "01_rnn_limits" / "01_rnn_limits.ipynb"
 
 
 @pytest.mark.skipif(not (REAL_SOLUTION.exists() and REAL_EXERCISE.exists()),
-                    reason="solutions/01_rnn and exercises/01_rnn are not written yet")
+                    reason="solutions/01_rnn_limits and exercises/01_rnn_limits are not written yet")
 def test_grade_a_real_assignment(tmp_path):
     """The exercise with the solution's answers earns every point, the exercise as released none."""
     exercise = nbformat.read(REAL_EXERCISE, as_version=4)
@@ -242,8 +242,8 @@ def test_grade_a_real_assignment(tmp_path):
     submissions = tmp_path / "class"
     for student, nb in (("solution", solved), ("untouched", exercise)):
         (submissions / student).mkdir(parents=True)
-        nbformat.write(nb, submissions / student / "01_rnn.ipynb")
-    done = lstm_course("grade", "01_rnn", submissions, "--out", tmp_path / "out", "--jobs", 2)
+        nbformat.write(nb, submissions / student / "01_rnn_limits.ipynb")
+    done = lstm_course("grade", "01_rnn_limits", submissions, "--out", tmp_path / "out", "--jobs", 2)
     assert done.returncode == 0, done.stdout + done.stderr
     with open(tmp_path / "out" / "grades.csv", newline="") as handle:
         rows = {row["student"]: row for row in csv.DictReader(handle)}
