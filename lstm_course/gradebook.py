@@ -260,17 +260,17 @@ def rows(book: dict) -> list[dict]:
                       f"grade kept from {rec['graded_at']} (status then: {status})"
                       + (f"; {detail}" if detail else ""))
             status = "absent"
-        row = {"student": student, "assignment": book["assignment"], "score": report._fmt(rec["total"]),
-               "max_score": report._fmt(max_score), "status": status, "detail": detail,
+        row = {"student": student, "assignment": book["assignment"], "score": report.fmt(rec["total"]),
+               "max_score": report.fmt(max_score), "status": status, "detail": detail,
                "folder": rec["folder"]}
         for column, part in zip(columns, parts):
-            row[column] = report._fmt(rec["parts"].get(part.key, 0.0))
+            row[column] = report.fmt(rec["parts"].get(part.key, 0.0))
         late = (deadline.lateness(student, rec["folder"], rec.get("submitted_at"), max_score)
                 if deadline else {"late_days": None, "penalty": 0.0})
         row["submitted_at"] = rec.get("submitted_at") or ""
         row["late_days"] = "" if late["late_days"] is None else str(late["late_days"])
-        row["penalty"] = report._fmt(late["penalty"])
-        row["final_score"] = report._fmt(max(0.0, round(rec["total"] - late["penalty"], 6)))
+        row["penalty"] = report.fmt(late["penalty"])
+        row["final_score"] = report.fmt(max(0.0, round(rec["total"] - late["penalty"], 6)))
         out.append(row)
     return out
 

@@ -15,7 +15,6 @@ Statuses, most serious first (a row shows the most serious; ``detail`` lists eve
 ``missing_notebook``  a notebook of the assignment is missing: it scores 0
 ``ambiguous_notebook``  the notebook is missing and several others are there: they are listed,
                    none is graded in its place
-``tampered``       code the tests rely on was replaced: the affected parts score 0
 ``tests_deleted``  graded test cells were deleted: those parts score 0
 ``kernel_died``    the kernel crashed or exited: parts not finished by then score 0
 ``timeout``        a cell hit the time limit and was interrupted
@@ -33,13 +32,12 @@ Statuses, most serious first (a row shows the most serious; ``detail`` lists eve
 
 from __future__ import annotations
 
-import csv
 import html
 from collections import Counter
 from pathlib import Path
 
 STATUS_ORDER = ["duplicate_grade_ids", "metadata_changed", "error", "absent", "rejected",
-                "invalid_notebook", "missing_notebook", "ambiguous_notebook", "tampered",
+                "invalid_notebook", "missing_notebook", "ambiguous_notebook",
                 "tests_deleted", "kernel_died", "timeout", "unsafe_entries", "name_collision",
                 "extra_notebooks", "restored", "output_truncated", "renamed", "ok"]
 BASE_COLUMNS = ["student", "assignment", "score", "max_score", "status", "detail", "folder"]
@@ -50,7 +48,7 @@ def status_of(issues: list) -> str:
     return next((s for s in STATUS_ORDER if s in kinds), "ok")
 
 
-def _fmt(value: float) -> str:
+def fmt(value: float) -> str:
     return f"{value:g}"
 
 
@@ -58,30 +56,6 @@ def part_columns(parts) -> list[str]:
     """One column per graded part: the grade_id (prefixed by the notebook if there are several)."""
     several = len({p.notebook for p in parts}) > 1
     return [p.key if several else p.grade_id for p in parts]
-
-
-def rows_from_results(assignment: str, parts, results: list[dict]) -> list[dict]:
-    max_score = sum(p.points for p in parts)
-    columns = part_columns(parts)
-    rows = []
-    for res in sorted(results, key=lambda r: r["student"]):
-        issues = [tuple(i) for i in res["issues"]]
-        row = {"student": res["student"], "assignment": assignment,
-               "score": _fmt(sum(res["parts"].values())), "max_score": _fmt(max_score),
-               "status": status_of(issues),
-               "detail": " ".join("; ".join(detail for _, detail in issues).split()),
-               "folder": res["folder"]}
-        for column, part in zip(columns, parts):
-            row[column] = _fmt(res["parts"].get(part.key, 0.0))
-        rows.append(row)
-    return rows
-
-
-def write_csv(path: Path, rows: list[dict], parts) -> None:
-    with open(path, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=BASE_COLUMNS + part_columns(parts))
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def write_figure(path: Path, rows: list[dict], parts, assignment: str) -> None:
@@ -100,7 +74,7 @@ def write_figure(path: Path, rows: list[dict], parts, assignment: str) -> None:
     else:
         bins = [max_score * k / 20 for k in range(21)] if max_score > 0 else 1
     left.hist(scores, bins=bins, color="#3b6ea5", edgecolor="white", label=f"{len(scores)} students")
-    left.set_xlabel(f"total score (points, out of {_fmt(max_score)})")
+    left.set_xlabel(f"total score (points, out of {fmt(max_score)})")
     left.set_ylabel("students")
     left.set_title(f"{assignment}: distribution of scores")
     left.legend()
@@ -119,7 +93,7 @@ def write_figure(path: Path, rows: list[dict], parts, assignment: str) -> None:
 def write_summary_html(path: Path, row: dict, parts, feedback_files: list[str]) -> None:
     """A one-page summary for the student: score, status, what happened, points per part."""
     columns = part_columns(parts)
-    items = "".join(f"<tr><td>{html.escape(c)}</td><td>{html.escape(row[c])} / {_fmt(p.points)}</td></tr>"
+    items = "".join(f"<tr><td>{html.escape(c)}</td><td>{html.escape(row[c])} / {fmt(p.points)}</td></tr>"
                     for c, p in zip(columns, parts))
     links = "".join(f'<li><a href="{html.escape(Path(f).name)}">{html.escape(Path(f).name)}</a></li>'
                     for f in feedback_files) or "<li>no notebook feedback (see what happened above)</li>"
