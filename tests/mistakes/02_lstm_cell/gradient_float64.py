@@ -6,7 +6,8 @@ def cell_state_gradient(x, W_ih, W_hh, b_ih, b_hh):
     gates = []
     for t in range(T):
         a_i, a_f, a_g, a_o = np.split(x[:, t] @ W_ih.T + b_ih + h @ W_hh.T + b_hh, 4, axis=1)
-        i, f, g, o = 1 / (1 + np.exp(-a_i)), 1 / (1 + np.exp(-a_f)), np.tanh(a_g), 1 / (1 + np.exp(-a_o))
+        sigmoid = lambda z: 1 / (1 + np.exp(-z))
+        i, f, g, o = sigmoid(a_i), sigmoid(a_f), np.tanh(a_g), sigmoid(a_o)
         c = f * c + i * g
         h = o * np.tanh(c)
         gates.append(f)

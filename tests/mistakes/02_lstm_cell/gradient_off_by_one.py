@@ -1,4 +1,4 @@
-# part4_answer: multiplies f_{T-k} .. f_{T-1} instead of f_{T-k+1} .. f_T (index off by one, wraps at k = T)
+# part4_answer: multiplies f_{T-k} .. f_{T-1}, not f_{T-k+1} .. f_T (off by one, wraps at k = T)
 def cell_state_gradient(x, W_ih, W_hh, b_ih, b_hh):
     B, T, _ = x.shape
     H = W_hh.shape[1]
@@ -6,7 +6,8 @@ def cell_state_gradient(x, W_ih, W_hh, b_ih, b_hh):
     gates = []
     for t in range(T):
         a_i, a_f, a_g, a_o = np.split(x[:, t] @ W_ih.T + b_ih + h @ W_hh.T + b_hh, 4, axis=1)
-        i, f, g, o = 1 / (1 + np.exp(-a_i)), 1 / (1 + np.exp(-a_f)), np.tanh(a_g), 1 / (1 + np.exp(-a_o))
+        sigmoid = lambda z: 1 / (1 + np.exp(-z))
+        i, f, g, o = sigmoid(a_i), sigmoid(a_f), np.tanh(a_g), sigmoid(a_o)
         c = f * c + i * g
         h = o * np.tanh(c)
         gates.append(f)
