@@ -1,0 +1,17 @@
+# part4_answer: multiplies the forget gate's pre-activation a_f instead of the gate f = sigmoid(a_f)
+def cell_state_gradient(x, W_ih, W_hh, b_ih, b_hh):
+    B, T, _ = x.shape
+    H = W_hh.shape[1]
+    h, c = np.zeros((B, H), dtype=x.dtype), np.zeros((B, H), dtype=x.dtype)
+    pre_f = []
+    for t in range(T):
+        a_i, a_f, a_g, a_o = np.split(x[:, t] @ W_ih.T + b_ih + h @ W_hh.T + b_hh, 4, axis=1)
+        sigmoid = lambda z: 1 / (1 + np.exp(-z))
+        i, f, g, o = sigmoid(a_i), sigmoid(a_f), np.tanh(a_g), sigmoid(a_o)
+        c = f * c + i * g
+        h = o * np.tanh(c)
+        pre_f.append(a_f)
+    dc = np.ones((B, T + 1, H), dtype=x.dtype)
+    for k in range(1, T + 1):
+        dc[:, k] = dc[:, k - 1] * pre_f[T - k]
+    return dc, (o * (1 - np.tanh(c) ** 2))[:, None, :] * dc
