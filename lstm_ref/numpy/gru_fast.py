@@ -144,20 +144,26 @@ def gru_forward_fast(x, h0, W_ih, W_hh, b_ih, b_hh, reset_after=True,
 
 
 def _coefficients(k: FastGRUCache, ws: Workspace):
-    """Local derivatives of every step, (T, H, B) each, computed before the loop.
+    r"""Local derivatives of every step, computed before the loop.
 
-    Returns ``A = (1 - z)(1 - n^2)``, ``coef_r``, ``coef_z`` with
-    :math:`\\delta a_z = \\delta h \\cdot` ``coef_z`` and, for reset_after=True,
-    :math:`\\delta a_r = \\delta h \\cdot` ``coef_r``; for reset_after=False,
-    :math:`\\delta a_r = (W_{hn}^\\top \\delta a_n) \\cdot` ``coef_r``.
+    Returns ``A = (1 - z)(1 - n^2)`` (T, H, B) and ``coef`` (T, 3, H, B) with blocks
+
+    * r: :math:`A \, (W_{hn} h_{t-1} + b_{hn})\, r (1 - r)` for reset_after=True
+      (:math:`\delta a_r` = this times :math:`\delta h_t`), :math:`h_{t-1} r (1 - r)`
+      for reset_after=False (times :math:`W_{hn}^\top \delta a_n`);
+    * z: :math:`(h_{t-1} - n)\, z (1 - z)`, so that :math:`\delta a_z` = this times
+      :math:`\delta h_t`;
+    * n: :math:`A r` for reset_after=True (the gradient of the recurrent product
+      :math:`W_{hn} h_{t-1} + b_{hn}` per :math:`\delta h_t`), :math:`A` otherwise.
     """
     steps, three_h, batch = k.gates.shape
     H = three_h // 3
     dtype = k.gates.dtype
     r, z, n = k.gates[:, :H], k.gates[:, H:2 * H], k.gates[:, 2 * H:]
     h_prev = k.h[:steps, :H]
-    A, coef_r, coef_z, work = (ws.array(name, (steps, H, batch), dtype)
-                               for name in ("A", "coef_r", "coef_z", "coef_work"))
+    A, work = ws.array("A", (steps, H, batch), dtype), ws.array("work", (steps, H, batch), dtype)
+    coef = ws.array("coef", (steps, 3, H, batch), dtype)
+    coef_r, coef_z, coef_n = coef[:, 0], coef[:, 1], coef[:, 2]
     np.multiply(n, n, out=A)
     np.subtract(1, A, out=A)
     np.subtract(1, z, out=work)
@@ -169,10 +175,12 @@ def _coefficients(k: FastGRUCache, ws: Workspace):
     coef_r *= r                                           # r (1 - r)
     if k.reset_after:
         coef_r *= k.recurrent[:, 2 * H:]
-        coef_r *= A                                       # A (W_hn h + b_hn) r (1 - r)
+        coef_r *= A
+        np.multiply(A, r, out=coef_n)
     else:
-        coef_r *= h_prev                                  # h_{t-1} r (1 - r)
-    return A, coef_r, coef_z
+        coef_r *= h_prev
+        np.copyto(coef_n, A)
+    return A, coef
 
 
 def gru_backward_fast(dh, cache: FastGRUCache, dh_n=None) -> GRUGrads:
@@ -194,15 +202,12 @@ def gru_backward_fast(dh, cache: FastGRUCache, dh_n=None) -> GRUGrads:
     np.copyto(dh_total, np.asarray(dh).transpose(1, 2, 0))
     if dh_n is not None:
         dh_total[-1] += np.asarray(dh_n, dtype).T
-    A, coef_r, coef_z = _coefficients(k, ws)
+    A, coef = _coefficients(k, ws)
     z = k.gates[:, H:2 * H]
     # d_pre[t] (3H, B): for reset_after, d(W_hh h + b_hh); else d(W_ih x + b_ih)
     d_pre = ws.array("d_pre", (steps, 3 * H, batch), dtype)
     carry, z_dh = np.empty((H, batch), dtype), np.empty((H, batch), dtype)
     if k.reset_after:
-        coef = ws.array("coef", (steps, 3, H, batch), dtype)
-        coef[:, 0], coef[:, 1] = coef_r, coef_z
-        np.multiply(A, k.gates[:, :H], out=coef[:, 2])   # d(r * a^h_n) / da^h_n = A r
         W_hh_T = np.ascontiguousarray(k.W_hh.T)          # (H, 3H)
     else:
         d_reset_h = np.empty((H, batch), dtype)
@@ -214,10 +219,10 @@ def gru_backward_fast(dh, cache: FastGRUCache, dh_n=None) -> GRUGrads:
             np.multiply(coef[t], dh_t, out=d.reshape(3, H, batch))
             np.matmul(W_hh_T, d, out=carry)
         else:
-            np.multiply(A[t], dh_t, out=d[2 * H:])                 # da_n
+            np.multiply(coef[t, 2], dh_t, out=d[2 * H:])           # da_n
             np.matmul(W_hn_T, d[2 * H:], out=d_reset_h)            # d(r * h_{t-1})
-            np.multiply(d_reset_h, coef_r[t], out=d[:H])           # da_r
-            np.multiply(coef_z[t], dh_t, out=d[H:2 * H])           # da_z
+            np.multiply(d_reset_h, coef[t, 0], out=d[:H])          # da_r
+            np.multiply(coef[t, 1], dh_t, out=d[H:2 * H])          # da_z
             np.matmul(W_rz_T, d[:2 * H], out=carry)
             d_reset_h *= k.gates[t, :H]
             carry += d_reset_h
