@@ -83,6 +83,8 @@ def gru_forward_fast(x, h0, W_ih, W_hh, b_ih, b_hh, reset_after=True,
     blocks r, z, n; reset_after as in :func:`gru.gru_step_forward`. ``workspace``: an
     optional :class:`~lstm_ref.numpy.lstm_fast.Workspace` whose buffers may be
     overwritten, e.g. the ``cache.workspace`` of a previous call no longer needed.
+    Computes in x's dtype (h0 and the weights are cast to it, as the models cast their
+    parameters), where the readable path would promote mixed dtypes to the wider one.
     """
     check_sequence_inputs(x, h0)
     check_step_inputs(3, x[:, 0], h0, W_ih, W_hh, b_ih, b_hh)
