@@ -64,7 +64,7 @@ class GRUGrads(NamedTuple):
 
 @dataclass
 class FastGRUCache:
-    x: np.ndarray            # (T*B, D+1) input, time-major, with a column of ones (b_ih)
+    x: np.ndarray            # (T, D+1, B) input, feature-major, with a row of ones (b_ih)
     h: np.ndarray            # (T+1, H+1, B) h_0..h_T feature-major, last row ones (b_hh)
     gates: np.ndarray        # (T, 3H, B) r, z, n
     recurrent: np.ndarray    # (T, 3H, B) W_hh h_{t-1} + b_hh (n rows: see reset_h)
@@ -97,13 +97,16 @@ def gru_forward_fast(x, h0, W_ih, W_hh, b_ih, b_hh, reset_after=True,
     scale[:2 * H] = 0.5                                   # r, z rows: tanh(a / 2)
 
     ws = Workspace() if workspace is None else workspace
-    x_tm = ws.array("x", (steps, batch, features + 1), dtype)
-    np.copyto(x_tm[..., :features], x.transpose(1, 0, 2))
-    x_tm[..., features] = 1
+    # x feature-major with a row of ones, (T, D+1, B); copied step by step (see
+    # _batch_major) and kept for backward
+    x_fm = ws.array("x", (steps, features + 1, batch), dtype)
+    for t in range(steps):
+        x_fm[t, :features] = x[:, t].T
+    x_fm[:, features] = 1
     # a^x_t for all t, (T, 3H, B), b_ih included, r and z rows halved
     gates = ws.array("gates", (steps, 3 * H, batch), dtype)
     W_x = np.concatenate([W_ih, b_ih[:, None]], axis=1) * scale
-    np.matmul(W_x, x_tm.transpose(0, 2, 1), out=gates)
+    np.matmul(W_x, x_fm, out=gates)
     W_h = np.concatenate([W_hh, b_hh[:, None]], axis=1) * scale        # (3H, H+1)
     W_h_rz, W_h_n = W_h[:2 * H], W_h[2 * H:]
 
@@ -140,9 +143,20 @@ def gru_forward_fast(x, h0, W_ih, W_hh, b_ih, b_hh, reset_after=True,
         work *= z
         np.add(n, work, out=h[t + 1, :H])                 # h_t = n + z (h_{t-1} - n)
 
-    cache = FastGRUCache(x_tm.reshape(steps * batch, features + 1), h, gates, recurrent,
-                         reset_h, W_ih, W_hh, bool(reset_after), ws)
-    return np.ascontiguousarray(h[1:, :H].transpose(2, 0, 1)), cache
+    cache = FastGRUCache(x_fm, h, gates, recurrent, reset_h, W_ih, W_hh,
+                         bool(reset_after), ws)
+    return _batch_major(h[1:, :H]), cache
+
+
+def _batch_major(steps_fm: np.ndarray) -> np.ndarray:
+    """(T, F, B) -> a new (B, T, F) array, one step at a time: a single transposing copy
+    of the whole 3-D array walks memory so badly that it is about 3x (B=32) to 5x (B=256)
+    slower once the arrays outgrow the caches."""
+    steps, features, batch = steps_fm.shape
+    out = np.empty((batch, steps, features), dtype=steps_fm.dtype)
+    for t in range(steps):
+        out[:, t] = steps_fm[t].T
+    return out
 
 
 def _coefficients(k: FastGRUCache, ws: Workspace):
@@ -201,7 +215,9 @@ def gru_backward_fast(dh, cache: FastGRUCache, dh_n=None) -> GRUGrads:
     ws = k.workspace
     # dh_total[t] (T, H, B): dh from above, plus (filled in by the loop) from step t+1
     dh_total = ws.array("dh", (steps, H, batch), dtype)
-    np.copyto(dh_total, np.asarray(dh).transpose(1, 2, 0))
+    dh = np.asarray(dh)
+    for t in range(steps):
+        dh_total[t] = dh[:, t].T
     if dh_n is not None:
         dh_total[-1] += np.asarray(dh_n, dtype).T
     A, coef = _coefficients(k, ws)
@@ -251,8 +267,10 @@ def gru_backward_fast(dh, cache: FastGRUCache, dh_n=None) -> GRUGrads:
             [d_flat[:2 * H] @ h_flat.T,
              d_flat[2 * H:] @ reset_h.reshape(H + 1, steps * batch).T])
     features = k.x.shape[1] - 1
-    dW_ih_bias = d_flat @ k.x                                     # (3H, D+1)
-    dx = (k.W_ih.T @ d_flat).reshape(features, steps, batch).transpose(2, 1, 0)
+    x_all = ws.array("x_all", (features + 1, steps, batch), dtype)
+    np.copyto(x_all, k.x.transpose(1, 0, 2))
+    dW_ih_bias = d_flat @ x_all.reshape(features + 1, steps * batch).T   # (3H, D+1)
+    dx = (d_flat.T @ k.W_ih).reshape(steps, batch, features).transpose(1, 0, 2)
     return GRUGrads(np.ascontiguousarray(dx), np.ascontiguousarray(carry.T),
                     np.ascontiguousarray(dW_ih_bias[:, :features]),
                     np.ascontiguousarray(dW_hh_bias[:, :H]),
