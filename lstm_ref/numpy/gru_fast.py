@@ -177,9 +177,10 @@ def _coefficients(k: FastGRUCache, ws: Workspace):
     dtype = k.gates.dtype
     r, z, n = k.gates[:, :H], k.gates[:, H:2 * H], k.gates[:, 2 * H:]
     h_prev = k.h[:steps, :H]
-    A, work = ws.array("A", (steps, H, batch), dtype), ws.array("work", (steps, H, batch), dtype)
+    work = ws.array("work", (steps, H, batch), dtype)
     coef = ws.array("coef", (steps, 3, H, batch), dtype)
     coef_r, coef_z, coef_n = coef[:, 0], coef[:, 1], coef[:, 2]
+    A = ws.array("A", (steps, H, batch), dtype) if k.reset_after else coef_n
     np.multiply(n, n, out=A)
     np.subtract(1, A, out=A)
     np.subtract(1, z, out=work)
@@ -188,14 +189,13 @@ def _coefficients(k: FastGRUCache, ws: Workspace):
     np.subtract(h_prev, n, out=work)
     coef_z *= work                                        # (h_{t-1} - n) z (1 - z)
     np.subtract(1, r, out=coef_r)
-    coef_r *= r                                           # r (1 - r)
     if k.reset_after:
-        coef_r *= k.recurrent[:, 2 * H:]
-        coef_r *= A
         np.multiply(A, r, out=coef_n)
+        coef_r *= k.recurrent[:, 2 * H:]
+        coef_r *= coef_n                                  # A (W_hn h + b_hn) r (1 - r)
     else:
-        coef_r *= h_prev
-        np.copyto(coef_n, A)
+        coef_r *= r
+        coef_r *= h_prev                                  # h_{t-1} r (1 - r)
     return A, coef
 
 

@@ -139,6 +139,7 @@ def test_explicit_workspace_gives_the_same_numbers():
     rng = np.random.default_rng(3)
     x, h0, weights, dh, dh_n = _problem(rng, 3, 4, 2, 5, np.float64, with_state=True)
     h_new, cache_new = gru_forward_fast(x, h0, *weights)
+    _, caches = gru_forward(x, h0, *weights)
     grads_new = gru_backward_fast(dh, cache_new, dh_n)
     workspace = Workspace()
     gru_forward_fast(x[:, :2] * 3, h0, *weights, workspace=workspace)   # other contents
@@ -147,6 +148,9 @@ def test_explicit_workspace_gives_the_same_numbers():
     np.testing.assert_array_equal(h_old, h_new)
     for a, b in zip(gru_backward_fast(dh, cache_old, dh_n), grads_new):
         np.testing.assert_array_equal(a, b)
+    # backward leaves the cache intact: a second call (other dh) is as good as a first
+    for a, b in zip(gru_backward_fast(2 * dh, cache_old), gru_backward(2 * dh, caches)):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
 
 def _bad_forward_inputs(x, h0, W_ih, W_hh, b_ih, b_hh):
