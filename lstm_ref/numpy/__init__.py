@@ -4,6 +4,8 @@ Step-level functions (``rnn_step_forward`` / ``rnn_step_backward``, ``lstm_step_
 ``gru_step_*``, ``peephole_step_*``) are what the book derives; the sequence functions
 loop over them; the classes (``RNN``, ``LSTM``, ``GRU``, ``PeepholeLSTM``) stack them into
 layers and directions with parameters named and shaped exactly like ``torch.nn``.
+``lstm_fast.py`` and ``gru_fast.py`` hold vectorised sequence paths with the same numbers,
+which ``LSTM`` and ``GRU`` use by default (``fast=False`` selects the readable loop).
 """
 
 from .activations import sigmoid, tanh

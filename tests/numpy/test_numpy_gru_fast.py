@@ -118,7 +118,9 @@ def test_recycled_buffers_do_not_leak_between_calls():
     rng = np.random.default_rng(11)
     model = GRU(3, 4, 2, True, seed=2)
     first_out, _ = model.forward(rng.standard_normal((5, 7, 3)))
-    first_copy = first_out.copy()
+    first_dx, _ = model.backward(np.ones_like(first_out))
+    first_arrays = [first_out, first_dx, *model.grads.values()]
+    first_copies = [array.copy() for array in first_arrays]
     for batch, steps in [(5, 7), (2, 3), (5, 7)]:
         x = rng.standard_normal((batch, steps, 3))
         dout = rng.standard_normal((batch, steps, 8))
@@ -132,7 +134,8 @@ def test_recycled_buffers_do_not_leak_between_calls():
             np.testing.assert_array_equal(a, b)
         for name in model.grads:
             np.testing.assert_array_equal(model.grads[name], fresh.grads[name])
-    np.testing.assert_array_equal(first_out, first_copy)   # returned arrays are never reused
+    for array, copy in zip(first_arrays, first_copies):    # returned arrays are never reused
+        np.testing.assert_array_equal(array, copy)
 
 
 def test_explicit_workspace_gives_the_same_numbers():
