@@ -10,8 +10,9 @@ on the CPU with one thread in float32: at B=32, T=100, D=64, H=128 (the shape th
 targets are set for: at most 1.2x for NumPy, 1.1x for lstm_ref.torch), then with B=1,
 B=256 and H=512 (one change each), then the GRU at the first shape
 (``lstm_ref.torch.GRU``'s fast path and its step loop, ``lstm_ref.numpy.GRU``'s fast
-path and its readable step loop, against ``torch.nn.GRU``). With ``--device cuda`` (the default when a GPU is present) it also
-times ``lstm_ref.torch.LSTM`` against cuDNN at B=64, T=100, D=H=512.
+path and its readable step loop, against ``torch.nn.GRU``). With ``--device cuda`` (the
+default when a GPU is present) it also times ``lstm_ref.torch.LSTM`` against cuDNN at
+B=64, T=100, D=H=512.
 
 The candidates run in interleaved rounds (each round times every candidate once, in a
 rotating order), so a slow spell of a busy machine hits all of them alike; a table
