@@ -4,13 +4,15 @@ The readable path in ``gru.py`` loops over :func:`gru.gru_step_forward`, which a
 a dozen small arrays per step. Here, with the tricks of ``lstm_fast.py``:
 
 * the input projections of all time steps are computed up front, with ``b_ih`` as an
-  extra weight column against a column of ones in x; the recurrent biases ``b_hh`` ride
-  the same way on a row of ones under each h, so the one product left inside the loop
-  gives :math:`a^h_t = W_h h_{t-1} + b_h` whole (``b_hn`` must stay inside it: the reset
-  gate multiplies it);
+  extra weight column against a row of ones under each x_t; the recurrent biases
+  ``b_hh`` ride the same way on a row of ones under each h, so the one product left
+  inside the loop gives :math:`a^h_t = W_h h_{t-1} + b_h` whole (``b_hn`` must stay
+  inside it: the reset gate multiplies it);
 * every buffer is allocated once and the loop works in place (``out=`` arguments); a
   :class:`~lstm_ref.numpy.lstm_fast.Workspace` lets repeated calls reuse the buffers;
 * states are feature-major, (H, B) per step: a gate is a block of rows, contiguous;
+  x, the outputs and their gradients change layout one step at a time (a single
+  transposing copy of a whole (T, F, B) array is several times slower);
 * the r and z rows of the weights are pre-scaled by 1/2 so that one ``tanh`` gives
   both sigmoids, :math:`\sigma(a) = \tfrac12 (1 + \tanh(a/2))`;
 * backward: every local derivative of the GRU depends on forward values only, so the
@@ -26,8 +28,9 @@ a dozen small arrays per step. Here, with the tricks of ``lstm_fast.py``:
       \delta h_{t-1} = \delta \mathrm{out}_{t-1} + W_h^\top \delta a^h_t
           + z_t \odot \delta h_t
 
-  so a step costs one broadcast product, one matrix product and three additions. The
-  input side differs only in its n block, :math:`\delta a^x_{t,n} = A_t \delta h_t`;
+  so a step costs one broadcast product, one matrix product, one product for
+  :math:`z_t \odot \delta h_t` and two additions. The input side differs only in its
+  n block, :math:`\delta a^x_{t,n} = A_t \delta h_t`;
 * after the loop the gradients of all steps are laid side by side, (3H, T*B), and each
   weight gradient (with its bias as the extra column) is one matrix product:
   :math:`\delta W_h = \sum_t \delta a^h_t h_{t-1}^\top`,
@@ -64,6 +67,9 @@ class GRUGrads(NamedTuple):
 
 @dataclass
 class FastGRUCache:
+    """What :func:`gru_backward_fast` needs from :func:`gru_forward_fast` (it only reads
+    these arrays, so backward may run more than once on one cache)."""
+
     x: np.ndarray            # (T, D+1, B) input, feature-major, with a row of ones (b_ih)
     h: np.ndarray            # (T+1, H+1, B) h_0..h_T feature-major, last row ones (b_hh)
     gates: np.ndarray        # (T, 3H, B) r, z, n
