@@ -1,4 +1,4 @@
-# part1_answer: stops before the first eos: its log-probability and its place in |Y| are left out
+# part1_answer: stops before the first eos: its log-probability and its place in the length are left out
 def score_hypotheses(log_probs, tokens, eos, alpha):
     log_probs, tokens = np.asarray(log_probs), np.asarray(tokens)
     if log_probs.ndim != 3 or not np.issubdtype(log_probs.dtype, np.floating):

@@ -1,4 +1,4 @@
-# part1_answer: length penalty (5 + |Y|)^alpha / 6 instead of ((5 + |Y|) / 6)^alpha
+# part1_answer: length penalty (5 + L)^alpha / 6 instead of ((5 + L) / 6)^alpha, L the length
 def score_hypotheses(log_probs, tokens, eos, alpha):
     log_probs, tokens = np.asarray(log_probs), np.asarray(tokens)
     if log_probs.ndim != 3 or not np.issubdtype(log_probs.dtype, np.floating):
