@@ -1,12 +1,11 @@
 # part1_answer: clips each gradient by its own norm instead of one global norm over all of them
-def clip_gradients_(parameters, max_norm):
+def clip_gradients(grads, max_norm):
     if not max_norm > 0:
         raise ValueError(f"max_norm must be positive, got {max_norm}")
-    grads = [p.grad for p in parameters if p.grad is not None]
-    norms = [float(g.norm()) for g in grads]
-    if not all(math.isfinite(n) for n in norms):
+    norms = [None if g is None else float(g.norm()) for g in grads]
+    present = [n for n in norms if n is not None]
+    if not all(math.isfinite(n) for n in present):
         raise FloatingPointError("non-finite gradient")
-    with torch.no_grad():
-        for g, n in zip(grads, norms):
-            g.mul_(min(1.0, max_norm / (n + 1e-6)))
-    return math.sqrt(sum(n ** 2 for n in norms))
+    clipped = [None if g is None else g * min(1.0, max_norm / (n + 1e-6))
+               for g, n in zip(grads, norms)]
+    return clipped, math.sqrt(sum(n ** 2 for n in present))
