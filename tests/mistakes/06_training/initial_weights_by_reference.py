@@ -1,4 +1,6 @@
 # part3_answer: keeps the dict get_weights() returns without copying it, so restoring it loads the trained weights back
+# Only `check` and nbgrader see this one: under `lstm-course grade` the sandbox wire copies every
+# tensor get_weights() returns, so the dict kept there is a copy and the answer scores full marks.
 def lr_range_test(loss_and_gradients, get_weights, set_weights, lr_min, lr_max, num_steps,
                   beta=0.9, diverge_factor=4.0):
     if not 0 < lr_min < lr_max:
