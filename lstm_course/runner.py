@@ -421,6 +421,11 @@ class Runner:
                     target = getattr(target, part)
             except Exception:
                 continue
+            # a decorated function (torch's clip_grad_norm_ under @_no_grad) is a closure around
+            # the original, which functools.wraps names in __wrapped__: disable the original
+            while (isinstance(target, types.FunctionType) and target.__code__.co_freevars
+                   and isinstance(getattr(target, "__wrapped__", None), types.FunctionType)):
+                target = target.__wrapped__
             if not isinstance(target, types.FunctionType) or target.__code__.co_freevars:
                 continue
             text = (f"{module_name}.{qualname} is the course's reference implementation: "

@@ -9,9 +9,10 @@ Times one forward pass plus one backward pass (``dout`` of ones) of
 on the CPU with one thread in float32: at B=32, T=100, D=64, H=128 (the shape the
 targets are set for: at most 1.2x for NumPy, 1.1x for lstm_ref.torch), then with B=1,
 B=256 and H=512 (one change each), then the GRU at the first shape
-(``lstm_ref.torch.GRU``'s fast path, its step loop and ``lstm_ref.numpy.GRU`` against
-``torch.nn.GRU``). With ``--device cuda`` (the default when a GPU is present) it also
-times ``lstm_ref.torch.LSTM`` against cuDNN at B=64, T=100, D=H=512.
+(``lstm_ref.torch.GRU``'s fast path and its step loop, ``lstm_ref.numpy.GRU``'s fast
+path and its readable step loop, against ``torch.nn.GRU``). With ``--device cuda`` (the
+default when a GPU is present) it also times ``lstm_ref.torch.LSTM`` against cuDNN at
+B=64, T=100, D=H=512.
 
 The candidates run in interleaved rounds (each round times every candidate once, in a
 rotating order), so a slow spell of a busy machine hits all of them alike; a table
@@ -153,9 +154,9 @@ def cpu_benchmark(batch=32, steps=100, inputs=64, hidden=128, rounds=7, seed=0,
 
 def gru_benchmark(batch=32, steps=100, inputs=64, hidden=128, rounds=7, seed=0
                   ) -> list[Row]:
-    """lstm_ref.torch.GRU (fast path, and its step loop as "lstm_ref.torch.GRU loop")
-    and lstm_ref.numpy.GRU against torch.nn.GRU on the CPU (no targets: torch.nn.GRU
-    has no oneDNN kernel on the CPU)."""
+    """lstm_ref.torch.GRU and lstm_ref.numpy.GRU (each by its fast path, and by its step
+    loop as "... loop") against torch.nn.GRU on the CPU (no targets: torch.nn.GRU has no
+    oneDNN kernel on the CPU)."""
     from lstm_ref.numpy import GRU as NumpyGRU
 
     torch.manual_seed(seed)
@@ -163,15 +164,18 @@ def gru_benchmark(batch=32, steps=100, inputs=64, hidden=128, rounds=7, seed=0
     fast = lstm_torch.GRU(inputs, hidden, batch_first=True)
     plain = lstm_torch.GRU(inputs, hidden, batch_first=True, fast=False)
     x = torch.randn(batch, steps, inputs)
-    numpy_model = NumpyGRU(inputs, hidden, dtype=np.float32)
+    numpy_fast = NumpyGRU(inputs, hidden, dtype=np.float32)
+    numpy_plain = NumpyGRU(inputs, hidden, dtype=np.float32, fast=False)
     for model in (fast, plain):
         model.load_state_dict(reference.state_dict())
-    numpy_model.load_state_dict({name: tensor.detach().numpy()
-                                 for name, tensor in reference.state_dict().items()})
+    for model in (numpy_fast, numpy_plain):
+        model.load_state_dict({name: tensor.detach().numpy()
+                               for name, tensor in reference.state_dict().items()})
     candidates = {"torch.nn.GRU": torch_step(reference, x),
                   "lstm_ref.torch.GRU": torch_step(fast, x),
                   "lstm_ref.torch.GRU loop": torch_step(plain, x),
-                  "lstm_ref.numpy.GRU": numpy_step(numpy_model, x.numpy())}
+                  "lstm_ref.numpy.GRU": numpy_step(numpy_fast, x.numpy()),
+                  "lstm_ref.numpy.GRU loop": numpy_step(numpy_plain, x.numpy())}
     times, wall_times = interleaved_times(candidates, rounds, clock=time.process_time)
     return rows_from_times(times, "torch.nn.GRU", "cpu", None, wall_times)
 

@@ -22,22 +22,26 @@ Backward through one step, given :math:`\delta h_t`:
 reset_after=True :math:`\delta r = \delta a_n \odot (W_{hn} h_{t-1} + b_{hn})`, for
 reset_after=False :math:`\delta r = (\delta a_n W_{hn}) \odot h_{t-1}`.
 
+The readable functions here loop over :func:`gru_step_forward`; ``gru_fast.py`` holds an
+equivalent, faster sequence path (both forms) that :class:`GRU` uses by default.
+
 Where it lives (``book/model_map.md`` has the whole map): equations in chapter 4
 (``book/04_variants.ipynb``, section *1. The gated recurrent unit*); its twin
-``lstm_ref/torch/gru.py``; tests ``tests/numpy/test_numpy_gru.py``; exercise
+``lstm_ref/torch/gru.py``; tests ``tests/numpy/test_numpy_gru.py``,
+``tests/numpy/test_numpy_gru_fast.py``; exercise
 ``exercises/04_variants``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
 from typing import NamedTuple
 
 import numpy as np
 
 from ._checks import check_gradient_shape, check_sequence_inputs, check_step_inputs
 from .activations import sigmoid, sigmoid_backward, tanh, tanh_backward
+from .gru_fast import GRUGrads, gru_backward_fast, gru_forward_fast
 from .stack import CellSpec, RecurrentStack
 
 
@@ -63,15 +67,6 @@ class GRUStepGrads(NamedTuple):
     dW_hh: np.ndarray     # (3H, H)
     db_ih: np.ndarray     # (3H,)
     db_hh: np.ndarray     # (3H,)
-
-
-class GRUGrads(NamedTuple):
-    dx: np.ndarray        # (B, T, D)
-    dh0: np.ndarray       # (B, H)
-    dW_ih: np.ndarray
-    dW_hh: np.ndarray
-    db_ih: np.ndarray
-    db_hh: np.ndarray
 
 
 def gru_step_forward(x_t, h_prev, W_ih, W_hh, b_ih, b_hh, reset_after=True):
@@ -189,14 +184,20 @@ def gru_backward(dh, caches, dh_n=None) -> GRUGrads:
     return GRUGrads(dx, dh_next, dW_ih, dW_hh, db_ih, db_hh)
 
 
-def _direction_forward(x, state, params, reset_after):
-    h, caches = gru_forward(x, state[0], params["weight_ih"], params["weight_hh"],
-                            params["bias_ih"], params["bias_hh"], reset_after)
-    return h, (h[:, -1],), caches
+def _direction_forward(x, state, params, reset_after, fast, previous=None):
+    weights = (params["weight_ih"], params["weight_hh"], params["bias_ih"], params["bias_hh"])
+    if fast:
+        # recycle the buffers of this layer/direction's previous (now stale) cache
+        workspace = previous[1].workspace if previous is not None and previous[0] else None
+        h, cache = gru_forward_fast(x, state[0], *weights, reset_after, workspace=workspace)
+    else:
+        h, cache = gru_forward(x, state[0], *weights, reset_after)
+    return h, (h[:, -1],), (fast, cache)
 
 
-def _direction_backward(dout, dfinal, caches):
-    g = gru_backward(dout, caches, dh_n=dfinal[0])
+def _direction_backward(dout, dfinal, cache):
+    fast, inner = cache
+    g = (gru_backward_fast if fast else gru_backward)(dout, inner, dh_n=dfinal[0])
     return g.dx, (g.dh0,), {"weight_ih": g.dW_ih, "weight_hh": g.dW_hh,
                             "bias_ih": g.db_ih, "bias_hh": g.db_hh}
 
@@ -215,18 +216,25 @@ class GRU(RecurrentStack):
         reset_after: True (default) is PyTorch's GRU; False is the classic form
             n_t = tanh(W_in x_t + b_in + W_hn (r_t ⊙ h_{t-1}) + b_hn), same parameters.
         seed / rng, dtype: as for the other models.
+        fast: use the vectorised sequence path of ``gru_fast.py`` (default, both forms)
+            instead of looping over :func:`gru_step_forward`; both give the same numbers.
+            As for the LSTM, the fast path recycles the buffers of the previous forward
+            call; returned arrays are always new.
 
     ``forward(x, h0=None) -> out, h_n``; ``backward(dout, dh_n=None) -> dx, dh0``.
     """
 
     def __init__(self, input_size, hidden_size, num_layers=1, bidirectional=False, *,
-                 reset_after=True, seed=None, rng=None, dtype=np.float64):
+                 reset_after=True, seed=None, rng=None, dtype=np.float64, fast=True):
         self.reset_after = bool(reset_after)
-        cell = CellSpec(gate_count=3, state_names=("h0",),
-                        forward=partial(_direction_forward, reset_after=self.reset_after),
-                        backward=_direction_backward)
+        self.fast = bool(fast)
+        cell = CellSpec(gate_count=3, state_names=("h0",), forward=self._run_direction,
+                        backward=_direction_backward, recycles_cache=True)
         super().__init__(cell, input_size, hidden_size, num_layers, bidirectional,
                          seed=seed, rng=rng, dtype=dtype)
+
+    def _run_direction(self, x, state, params, previous=None):
+        return _direction_forward(x, state, params, self.reset_after, self.fast, previous)
 
     def forward(self, x, state=None):
         """Returns ``out, h_n``; ``state`` is h0 of shape (num_layers*num_directions, B, H)."""

@@ -157,3 +157,19 @@ def test_a_course_under_a_private_folder_is_still_reachable(tmp_path):
 
 if sys.platform != "linux":   # pragma: no cover
     pytestmark = pytest.mark.skip("the sandbox is Linux only")
+
+
+def test_forbid_reaches_the_function_inside_a_decorator():
+    """torch.nn.utils.clip_grad_norm_ is a closure made by a decorator; forbidding it by name
+    disables the function it wraps, and allow() gives it back."""
+    params = [torch.nn.Parameter(torch.zeros(3))]
+    params[0].grad = torch.full((3,), 4.0)
+    wrapped = torch.nn.utils.clip_grad_norm_.__wrapped__
+    runner = wire.Runner(-1, -1)
+    runner.forbid([f"{wrapped.__module__}:{wrapped.__qualname__}"])
+    try:
+        with pytest.raises(AssertionError, match="reference implementation"):
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+    finally:
+        assert runner.allow() == []
+    assert float(torch.nn.utils.clip_grad_norm_(params, 1.0)) == pytest.approx(48 ** 0.5)

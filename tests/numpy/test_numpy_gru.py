@@ -14,14 +14,15 @@ def torch_state_dict(module):
     return {k: v.detach().numpy() for k, v in module.state_dict().items()}
 
 
+@pytest.mark.parametrize("fast", [True, False])
 @pytest.mark.parametrize("num_layers", [1, 2])
 @pytest.mark.parametrize("bidirectional", [False, True])
 @pytest.mark.parametrize("with_state", [False, True])
-def test_matches_torch_gru(num_layers, bidirectional, with_state):
+def test_matches_torch_gru(fast, num_layers, bidirectional, with_state):
     torch.manual_seed(0)
     reference = torch.nn.GRU(D, H, num_layers, batch_first=True,
                              bidirectional=bidirectional, dtype=torch.float64)
-    model = GRU(D, H, num_layers, bidirectional, seed=9)
+    model = GRU(D, H, num_layers, bidirectional, seed=9, fast=fast)
     model.load_state_dict(torch_state_dict(reference))
 
     rng = np.random.default_rng(1)
@@ -68,8 +69,9 @@ def _classic_gru_torch(x, h, W_ih, W_hh, b_ih, b_hh):
     return torch.stack(outputs, dim=1)
 
 
-def test_classic_gru_matches_independent_autograd_version():
-    model = GRU(D, H, reset_after=False, seed=4)
+@pytest.mark.parametrize("fast", [True, False])
+def test_classic_gru_matches_independent_autograd_version(fast):
+    model = GRU(D, H, reset_after=False, seed=4, fast=fast)
     rng = np.random.default_rng(2)
     x, h0 = rng.standard_normal((B, T, D)), rng.standard_normal((1, B, H))
     dout = rng.standard_normal((B, T, H))
@@ -91,9 +93,10 @@ def test_classic_gru_matches_independent_autograd_version():
     assert np.abs(pytorch_form.forward(x, h0)[0] - out).max() > 1e-3
 
 
+@pytest.mark.parametrize("fast", [True, False])
 @pytest.mark.parametrize("reset_after", [True, False])
-def test_gradient_check(reset_after):
-    model = GRU(3, 2, 2, True, reset_after=reset_after, seed=0)
+def test_gradient_check(reset_after, fast):
+    model = GRU(3, 2, 2, True, reset_after=reset_after, seed=0, fast=fast)
     x = np.random.default_rng(0).standard_normal((2, 3, 3))
     errors = check_gradients(model, x, np.random.default_rng(1).standard_normal((4, 2, 2)))
     assert set(errors) == set(model.params) | {"x", "h0"}
@@ -112,8 +115,9 @@ def test_step_backward_shapes(reset_after):
         assert grad.shape == array.shape
 
 
-def test_float32_input_stays_float32():
-    model = GRU(D, H, 2, True, seed=0)
+@pytest.mark.parametrize("fast", [True, False])
+def test_float32_input_stays_float32(fast):
+    model = GRU(D, H, 2, True, seed=0, fast=fast)
     x = np.random.default_rng(0).standard_normal((B, T, D)).astype(np.float32)
     out, h_n = model.forward(x)
     dx, dh0 = model.backward(np.ones_like(out))

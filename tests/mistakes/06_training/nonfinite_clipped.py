@@ -1,0 +1,7 @@
+# part1_answer: clips a gradient holding inf or nan instead of refusing (the gradients turn into nan)
+def clip_gradients(grads, max_norm):
+    if not max_norm > 0:
+        raise ValueError(f"max_norm must be positive, got {max_norm}")
+    total = math.sqrt(sum(float((g.double() ** 2).sum()) for g in grads if g is not None))
+    scale = min(1.0, max_norm / (total + 1e-6))
+    return [None if g is None else g * scale for g in grads], total
