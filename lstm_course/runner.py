@@ -318,6 +318,22 @@ class _RemoteGenerator:
         return "Generator(PCG64)"
 
 
+TORCH_MARKER = "lstm_ref.grading:torch_operations"    # forbid it: no PyTorch during the call
+
+
+def _refuse_torch(torch):
+    """A ``TorchFunctionMode`` under which every PyTorch operation raises AssertionError (the
+    sandbox's copy of ``lstm_ref.grading._refuse_torch``: this file imports nothing of ours)."""
+
+    class NoTorch(torch.overrides.TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            name = getattr(func, "__name__", None) or repr(func)
+            raise AssertionError(f"PyTorch ({name}) may not be used in this answer: write the "
+                                 "arithmetic with NumPy yourself")
+
+    return NoTorch()
+
+
 class Runner:
     def __init__(self, fd_in: int, fd_out: int):
         self.fd_in, self.fd_out = fd_in, fd_out
@@ -325,6 +341,7 @@ class Runner:
                           "display": lambda *objects, **kwargs: print(*objects)}
         self.objects: dict[int, object] = {}
         self.forbidden: list[tuple] = []
+        self.modes: list = []                # PyTorch refused (lstm_ref.grading.torch_operations)
         self.watching: set[str] = set()      # modules of forbidden functions not loaded yet
         self.timeout = 60.0
 
@@ -410,6 +427,15 @@ class Runner:
         message_code = {}
         for entry in names:
             module_name, _, qualname = str(entry).partition(":")
+            if entry == TORCH_MARKER:
+                torch = _loaded("torch")
+                if torch is None:
+                    self.watching.add("torch")    # importing it during the call is using it
+                else:
+                    mode = _refuse_torch(torch)
+                    mode.__enter__()
+                    self.modes.append(mode)
+                continue
             if _loaded(module_name) is None:
                 # not loaded (lazily imported, or never): loading it now would cost seconds
                 # (PyTorch); if the graded call loads it, the call used it, and fails
@@ -440,6 +466,8 @@ class Runner:
 
     def allow(self) -> list[str]:
         """Undo :meth:`forbid`; the watched modules the block loaded (it reached for them)."""
+        while self.modes:
+            self.modes.pop().__exit__(None, None, None)
         while self.forbidden:
             target, code = self.forbidden.pop()
             target.__code__ = code

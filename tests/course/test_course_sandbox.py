@@ -173,3 +173,65 @@ def test_forbid_reaches_the_function_inside_a_decorator():
     finally:
         assert runner.allow() == []
     assert float(torch.nn.utils.clip_grad_norm_(params, 1.0)) == pytest.approx(48 ** 0.5)
+
+
+def test_torch_operations_refuses_pytorch_in_the_block_only():
+    """Locally (lstm-course check): functions, tensor methods and factories all raise inside."""
+    from lstm_ref.grading import forbid_calls, torch_operations
+
+    # the sandbox's runner recognises the marker by this name
+    assert wire.TORCH_MARKER == f"{torch_operations.__module__}:{torch_operations.__qualname__}"
+    x = np.arange(6.0)
+    shortcuts = {"topk": lambda: torch.as_tensor(x).topk(2),
+                 "logsumexp": lambda: torch.logsumexp(torch.tensor(x), 0),
+                 "cross_entropy": lambda: torch.nn.functional.cross_entropy(
+                     torch.zeros(2, 3), torch.tensor([0, 1]))}
+    for name, shortcut in shortcuts.items():
+        with forbid_calls(torch_operations):
+            with pytest.raises(AssertionError, match="PyTorch"):
+                shortcut()
+            assert np.exp(x).sum() > 0         # NumPy is untouched
+        shortcut()                             # and PyTorch works again after the block
+
+
+def _box_with(tmp_path, source):
+    home = tmp_path / "home"
+    home.mkdir(mode=0o700)
+    sbx.prepare_home(home)
+    box = sbx.Sandbox(home, REPO / "lstm_ref")
+    box.call_timeout = 30.0
+    outputs = {}
+    box.run_cells([{"source": source, "label": "0"}], 60.0, 120.0, lambda i, m: outputs.setdefault(i, m))
+    assert outputs[0]["error"] is None, outputs
+    return box, lambda name: box.request({"op": "lookup", "name": name}, [], 30.0)
+
+
+TOP_TWO = ("import numpy as np\nimport torch\n"
+           "def top(x):\n    return torch.from_numpy(x).topk(2).values.numpy()\n"
+           "def mine(x):\n    return np.sort(x)[-2:][::-1]\n")
+
+
+@needs_bwrap
+def test_torch_operations_is_refused_inside_the_sandbox(tmp_path):
+    """Graded (lstm-course grade): the sandbox runs the student's code under the same refusal."""
+    box, look = _box_with(tmp_path, TOP_TWO + "torch.zeros(1)\n")    # PyTorch loaded for real
+    top, mine = look("top"), look("mine")
+    x = np.array([3.0, 1.0, 4.0, 1.5])
+    box.request({"op": "forbid", "names": [wire.TORCH_MARKER]}, [], 30.0)
+    with pytest.raises(AssertionError, match="PyTorch"):
+        top(x)
+    assert mine(x).tolist() == [4.0, 3.0]
+    assert box.request({"op": "allow"}, [], 30.0) == []
+    assert top(x).tolist() == [4.0, 3.0]       # allowed again after the block
+    box.close()
+
+
+@needs_bwrap
+def test_pytorch_first_loaded_in_a_refusing_block_is_reported(tmp_path):
+    """``import torch`` is lazy in the sandbox: loading it during the call is using it."""
+    box, look = _box_with(tmp_path, TOP_TWO)
+    top = look("top")
+    box.request({"op": "forbid", "names": [wire.TORCH_MARKER]}, [], 30.0)
+    top(np.array([3.0, 1.0, 4.0]))
+    assert box.request({"op": "allow"}, [], 30.0) == ["torch"]
+    box.close()

@@ -1,9 +1,16 @@
-# part3_answer: log(softmax) instead of log-softmax (underflows to log 0 for very unlikely targets)
-def perplexity(logits, targets):
-    logits, targets = np.asarray(logits, dtype=np.float64), np.asarray(targets)
-    if targets.shape != logits.shape[:-1]:
-        raise ValueError(f"targets: expected shape {logits.shape[:-1]}, got {targets.shape}")
-    probs = np.exp(logits - logits.max(axis=-1, keepdims=True))
+# part3_answer: log(softmax) instead of log-sum-exp (log 0 for a very unlikely target)
+def bits_and_perplexity(logits, targets, lengths):
+    logits = np.asarray(logits, dtype=np.float64)
+    targets, lengths = np.asarray(targets), np.asarray(lengths)
+    B, T, V = logits.shape
+    if targets.shape != (B, T) or lengths.shape != (B,):
+        raise ValueError(f"expected targets {(B, T)} and lengths {(B,)}, got {targets.shape} "
+                         f"and {lengths.shape}")
+    if lengths.min() < 0 or lengths.max() > T or lengths.sum() == 0:
+        raise ValueError(f"lengths must lie in [0, {T}] with at least one position, got {lengths}")
+    real = np.arange(T) < lengths[:, None]
+    z, y = logits[real], targets[real]
+    probs = np.exp(z - z.max(axis=-1, keepdims=True))
     probs /= probs.sum(axis=-1, keepdims=True)
-    picked = np.take_along_axis(probs, targets[..., None], axis=-1)
-    return float(np.exp(-np.log(picked).mean()))
+    nll = -np.log(probs[np.arange(len(y)), y]).mean()
+    return float(nll / np.log(2.0)), float(np.exp(nll))
