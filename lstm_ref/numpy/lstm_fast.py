@@ -2,26 +2,39 @@ r"""A fast LSTM sequence path: same numbers as :func:`lstm.lstm_forward`, less o
 
 The readable path in ``lstm.py`` allocates a dozen small arrays per time step. Here:
 
-* the input projections of all time steps are computed up front (one BLAS call per
-  step, outside the recurrence), with the biases as an extra weight column against a
-  column of ones in x; only the recurrent product is left inside the loop;
+* one product per step gives the whole pre-activation: :math:`z_t = [x_t; 1; h_{t-1}]`
+  against :math:`W = [W_{ih} \mid b_{ih} + b_{hh} \mid W_{hh}]` (the biases ride on a
+  row of ones); the loop writes :math:`h_t` straight into :math:`z_{t+1}`;
 * every buffer is allocated once and the loop works in place (``out=`` arguments);
   a :class:`Workspace` lets repeated calls (training) reuse the buffers of the previous
   call: fresh multi-megabyte arrays cost page faults, about a fifth of the run time;
 * states are kept feature-major, (H, B) per step instead of (B, H): a gate is then a
   block of ROWS of the (4H, B) pre-activation, i.e. contiguous memory, and the
-  element-wise operations run about twice as fast as on column slices;
-* the gate rows are permuted from i, f, g, o to i, f, o, g so that the three sigmoid
+  element-wise operations run about twice as fast as on column slices; x, the outputs
+  and dh change layout one step at a time (as in ``gru_fast.py``);
+* the gate rows are permuted from i, f, g, o to o, i, f, g so that the three sigmoid
   gates are one contiguous block, and the sigmoid rows are pre-scaled by 1/2 so that
   one ``tanh`` over all 4H rows gives every gate, using
   :math:`\sigma(a) = \tfrac12 (1 + \tanh(a/2))` (exact scaling by a power of two; no
-  ``exp``, hence no overflow);
-* the forward pass keeps each gate's local derivative, :math:`1 - \tanh^2`, so backward
-  needs one product per step to go through all four nonlinearities;
-* backward keeps the pre-activation gradients of all steps, lays them side by side as
-  (4H, T*B) and forms the weight gradients with one matmul each after the loop:
-  :math:`\delta W_{ih} = \sum_t \delta a_t^\top x_t`, :math:`\delta W_{hh} = \sum_t
-  \delta a_t^\top h_{t-1}`, and :math:`\delta x = \delta a\, W_{ih}` for all t at once.
+  ``exp``, hence no overflow); :math:`c_{t-1}` is stored right after g, so one product
+  of the blocks [i; f] and [g; c_{t-1}] gives both terms of :math:`c_t`;
+* backward: every local derivative depends on forward values only, so the coefficients
+  that turn :math:`\delta h_t` and :math:`\delta c` into gradients are computed for many
+  steps at once (:func:`_coefficients`), in chunks of steps small enough to stay in the
+  cache; a step then costs four element-wise operations and one matrix product:
+
+  .. math::
+
+      [\delta c;\ \delta a_o] = [o (1 - \tanh^2 c_t);\ \tanh(c_t)\, o (1 - o)]
+          \odot \delta h_t, \qquad \delta c \mathrel{+}= \delta c_t, \\
+      [\delta a_i;\ \delta a_f;\ \delta a_g;\ \delta c_{t-1}] =
+          [g\, i (1 - i);\ c_{t-1} f (1 - f);\ i (1 - g^2);\ f] \odot \delta c, \qquad
+      \delta h_{t-1} = \delta \mathrm{out}_{t-1} + W_{hh}^\top \delta a_t;
+
+* each chunk's pre-activation gradients are laid side by side as (4H, T*B) while they
+  are in the cache, and after the loop one product gives every weight and bias
+  gradient, :math:`\delta W = \sum_t \delta a_t z_t^\top`, and one more
+  :math:`\delta x = \delta a\, W_{ih}` for all t at once.
 
 Shapes and return values are those of :func:`lstm.lstm_forward` / :func:`lstm.lstm_backward`.
 """
@@ -37,9 +50,9 @@ from ._checks import check_gradient_shape, check_sequence_inputs, check_step_inp
 
 
 def _gate_permutation(hidden: int) -> np.ndarray:
-    """Row order i, f, o, g (from PyTorch's i, f, g, o)."""
+    """Row order o, i, f, g (from PyTorch's i, f, g, o)."""
     blocks = np.arange(4 * hidden).reshape(4, hidden)
-    return blocks[[0, 1, 3, 2]].ravel()
+    return blocks[[3, 0, 1, 2]].ravel()
 
 
 class Workspace:
@@ -71,17 +84,25 @@ class LSTMGrads(NamedTuple):
 
 @dataclass
 class FastLSTMCache:
-    x: np.ndarray          # (T*B, D+1) input, time-major, with a column of ones (bias)
-    h: np.ndarray          # (T+1, H, B) h_0..h_T, feature-major
-    c: np.ndarray          # (T+1, H, B) c_0..c_T
+    """What :func:`lstm_backward_fast` needs from :func:`lstm_forward_fast` (it only reads
+    these arrays, so backward may run more than once on one cache)."""
+
+    z: np.ndarray          # (T+1, D+1+H, B) [x_t; 1; h_{t-1}] feature-major (z[T]: h_T only)
+    gates: np.ndarray      # (T+1, 5H, B) rows o, i, f, g (activations), c_{t-1} (gates[T]:
+                           # c_T only)
     tanh_c: np.ndarray     # (T, H, B)
-    gates: np.ndarray      # (T, 4H, B) activations, rows i, f, o, g
-    slopes: np.ndarray     # (T, 4H, B) 1 - tanh^2 of each row (see lstm_forward_fast)
-    W_ih: np.ndarray       # (4H, D) rows permuted to i, f, o, g, sigmoid rows times 1/4
-    W_hh_T: np.ndarray     # (H, 4H) transpose of W_hh, permuted and scaled likewise
-    row_scale: np.ndarray  # (4H,) 1/4 for the sigmoid rows, 1 for g
+    W: np.ndarray          # (4H, D+1+H) [W_ih | b_ih + b_hh | W_hh], rows o, i, f, g
     permutation: np.ndarray
     workspace: Workspace   # owns the arrays above; reused by the next call that gets it
+
+
+def _batch_major(steps_fm: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """(T, F, B) -> ``out`` (B, T, F), one step at a time: a single transposing copy of
+    the whole 3-D array walks memory so badly that it is several times slower once the
+    arrays outgrow the caches (as in ``gru_fast.py``)."""
+    for t in range(steps_fm.shape[0]):
+        out[:, t] = steps_fm[t].T
+    return out
 
 
 def lstm_forward_fast(x, h0, c0, W_ih, W_hh, b_ih, b_hh, workspace: Workspace | None = None):
@@ -92,61 +113,92 @@ def lstm_forward_fast(x, h0, c0, W_ih, W_hh, b_ih, b_hh, workspace: Workspace | 
     """
     check_sequence_inputs(x, h0)
     check_step_inputs(4, x[:, 0], h0, W_ih, W_hh, b_ih, b_hh, c_prev=c0)
+    x = np.asarray(x)
     batch, steps, features = x.shape
     H = h0.shape[1]
     dtype = x.dtype
     perm = _gate_permutation(H)
-    W_ih_p, W_hh_p = W_ih[perm].astype(dtype), W_hh[perm].astype(dtype)
-    scale = np.ones(4 * H, dtype=dtype)
-    scale[:3 * H] = 0.5                           # sigmoid rows: tanh(a / 2)
-
     ws = Workspace() if workspace is None else workspace
-    # x with a column of ones, (T, B, D+1): the biases ride along as a last weight column,
-    # so the input projection includes them and backward gets db with dW_ih
-    x_tm = ws.array("x", (steps, batch, features + 1), dtype)
-    np.copyto(x_tm[..., :features], x.transpose(1, 0, 2))
-    x_tm[..., features] = 1
-    W_ih_bias = np.concatenate([W_ih_p, (b_ih + b_hh)[perm, None].astype(dtype)], axis=1)
-    # all input projections at once: gates[t] = W_ih x_t^T + b, (T, 4H, B), a BLAS call per t
-    gates = ws.array("gates", (steps, 4 * H, batch), dtype)
-    np.matmul(W_ih_bias * scale[:, None], x_tm.transpose(0, 2, 1), out=gates)
-    W_hh_scaled = W_hh_p * scale[:, None]                            # (4H, H)
+    # [W_ih | b_ih + b_hh | W_hh] with rows o, i, f, g, in the workspace: fresh arrays of
+    # this size cost page faults, about 5% of forward + backward at B = 1
+    W = ws.array("W", (4 * H, features + 1 + H), dtype)
+    W[:, :features] = W_ih[perm]
+    W[:, features] = (b_ih + b_hh)[perm]
+    W[:, features + 1:] = W_hh[perm]
+    W_scaled = ws.array("W_scaled", W.shape, dtype)
+    np.multiply(W[:3 * H], 0.5, out=W_scaled[:3 * H])       # sigmoid rows: tanh(a / 2)
+    W_scaled[3 * H:] = W[3 * H:]
 
-    h = ws.array("h", (steps + 1, H, batch), dtype)
-    c = ws.array("c", (steps + 1, H, batch), dtype)
-    tanh_c = ws.array("tanh_c", (steps, H, batch), dtype)
-    slopes = ws.array("slopes", (steps, 4 * H, batch), dtype)
-    h[0], c[0] = h0.T, c0.T
-    recurrent = np.empty((4 * H, batch), dtype=dtype)
-    product = np.empty((H, batch), dtype=dtype)
+    # z[t] = [x_t; 1; h_{t-1}] (D+1+H, B): one product per step gives the whole
+    # pre-activation, biases included; x changes layout one step at a time
+    h_rows = slice(features + 1, features + 1 + H)
+    z = ws.array("z", (steps + 1, features + 1 + H, batch), dtype)
     for t in range(steps):
-        a = gates[t]
-        np.matmul(W_hh_scaled, h[t], out=recurrent)
-        a += recurrent
+        z[t, :features] = x[:, t].T
+    z[:, features] = 1
+    z[0, h_rows] = np.asarray(h0).T
+    # gates[t] = [o; i; f; g; c_{t-1}] (5H, B): g next to c_{t-1}, so that one product
+    # of the (2, H, B) blocks [i; f] and [g; c_{t-1}] gives i * g and f * c_{t-1}
+    gates = ws.array("gates", (steps + 1, 5 * H, batch), dtype)
+    gates[0, 4 * H:] = np.asarray(c0).T
+    tanh_c = ws.array("tanh_c", (steps, H, batch), dtype)
+    products = np.empty((2, H, batch), dtype=dtype)
+    for t in range(steps):
+        a = gates[t, :4 * H]
+        np.matmul(W_scaled, z[t], out=a)
         np.tanh(a, out=a)
-        # local derivatives, kept for backward: 1 - tanh^2 is tanh'(a) for g, and four
-        # times sigma'(a) = (1 - tanh^2(a/2)) / 4 for the sigmoid gates (the 1/4 is
-        # folded into the weights that backward multiplies by)
-        slope = slopes[t]
-        np.multiply(a, a, out=slope)
-        np.subtract(1, slope, out=slope)
         sig = a[:3 * H]
         sig *= 0.5
-        sig += 0.5                                # now i, f, o = sigma(.), g = tanh(.)
-        i, f, o, g = a[:H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:]
-        np.multiply(f, c[t], out=c[t + 1])
-        np.multiply(i, g, out=product)
-        c[t + 1] += product                       # c_t = f * c_{t-1} + i * g
-        np.tanh(c[t + 1], out=tanh_c[t])
-        np.multiply(o, tanh_c[t], out=h[t + 1])   # h_t = o * tanh(c_t)
+        sig += 0.5                                # now o, i, f = sigma(.), g = tanh(.)
+        np.multiply(gates[t, H:3 * H].reshape(2, H, batch),
+                    gates[t, 3 * H:].reshape(2, H, batch), out=products)
+        c_t = gates[t + 1, 4 * H:]
+        np.add(products[0], products[1], out=c_t)  # c_t = f * c_{t-1} + i * g
+        np.tanh(c_t, out=tanh_c[t])
+        np.multiply(a[:H], tanh_c[t], out=z[t + 1, h_rows])    # h_t = o * tanh(c_t)
 
-    row_scale = scale * scale                     # 1/4 for sigmoid rows, 1 for g
-    cache = FastLSTMCache(x_tm.reshape(steps * batch, features + 1), h, c, tanh_c, gates,
-                          slopes, W_ih_p * row_scale[:, None],
-                          np.ascontiguousarray((W_hh_p * row_scale[:, None]).T), row_scale,
-                          perm, ws)
-    out = np.ascontiguousarray(h[1:].transpose(2, 0, 1))             # (B, T, H)
-    return out, np.ascontiguousarray(c[steps].T), cache
+    cache = FastLSTMCache(z, gates, tanh_c, W, perm, ws)
+    out = _batch_major(z[1:, h_rows], np.empty((batch, steps, H), dtype))
+    return out, gates[steps, 4 * H:].T.copy(), cache      # never a view of the workspace
+
+
+def _chunk_steps(steps: int, rows: int, batch: int, itemsize: int) -> int:
+    """Steps per chunk of backward, so that a chunk's (steps, rows, B) buffers of local
+    derivatives and gradients stay in the cache between the passes over them."""
+    return max(1, min(steps, CHUNK_BYTES // (rows * batch * itemsize)))
+
+
+CHUNK_BYTES = 1 << 20
+
+
+def _coefficients(k: FastLSTMCache, t0: int, t1: int, coef: np.ndarray) -> None:
+    r"""Local derivatives of steps t0..t1-1 into ``coef`` (t1 - t0, 6H, B), rows
+
+    * :math:`o (1 - \tanh^2 c_t)`, so that :math:`\delta c = \delta c_t` + this times
+      :math:`\delta h_t`;
+    * :math:`\tanh(c_t)\, o (1 - o)`: :math:`\delta a_o` per :math:`\delta h_t`;
+    * :math:`g\, i (1 - i)`, :math:`c_{t-1} f (1 - f)`, :math:`i (1 - g^2)` and
+      :math:`f`: :math:`\delta a_i, \delta a_f, \delta a_g` and :math:`\delta c_{t-1}`
+      per :math:`\delta c`.
+    """
+    H = k.tanh_c.shape[1]
+    gates, tanh_c = k.gates[t0:t1], k.tanh_c[t0:t1]
+    o, i, f, g, c_prev = (gates[:, n * H:(n + 1) * H] for n in range(5))
+    slope_c, coef_o, coef_i, coef_f, coef_g, coef_carry = (coef[:, n * H:(n + 1) * H]
+                                                            for n in range(6))
+    sigmoid_slopes = coef[:, H:4 * H]
+    np.subtract(1, gates[:, :3 * H], out=sigmoid_slopes)
+    sigmoid_slopes *= gates[:, :3 * H]            # o (1 - o), i (1 - i), f (1 - f)
+    coef_o *= tanh_c
+    coef_i *= g
+    coef_f *= c_prev
+    np.multiply(g, g, out=coef_g)
+    np.subtract(1, coef_g, out=coef_g)
+    coef_g *= i
+    np.multiply(tanh_c, tanh_c, out=slope_c)
+    np.subtract(1, slope_c, out=slope_c)
+    slope_c *= o
+    np.copyto(coef_carry, f)
 
 
 def lstm_backward_fast(dh, cache: FastLSTMCache, dh_n=None, dc_n=None):
@@ -154,58 +206,58 @@ def lstm_backward_fast(dh, cache: FastLSTMCache, dh_n=None, dc_n=None):
 
     k = cache
     steps, H, batch = k.tanh_c.shape
-    dtype = k.h.dtype
+    dtype = k.gates.dtype
     check_gradient_shape(dh, (batch, steps, H), "dh")
     for name, value in (("dh_n", dh_n), ("dc_n", dc_n)):
         if value is not None:
             check_gradient_shape(value, (batch, H), name)
     ws = k.workspace
-    dh_fm = ws.array("dh", (steps, H, batch), dtype)
-    np.copyto(dh_fm, np.asarray(dh).transpose(1, 2, 0))              # (T, H, B)
-    dh_next = np.zeros((H, batch), dtype) if dh_n is None else np.array(dh_n, dtype).T.copy()
-    dc_next = np.zeros((H, batch), dtype) if dc_n is None else np.array(dc_n, dtype).T.copy()
-    # dL/da_t for every step, (T, 4H, B), rows i, f, o, g; the sigmoid rows are 4x too
-    # large (the slopes lack the 1/4), so every product with them uses row_scale-d weights
-    d_pre = ws.array("d_pre", (steps, 4 * H, batch), dtype)
-    dh_total = np.empty((H, batch), dtype=dtype)
-    dc = np.empty((H, batch), dtype=dtype)
-    work = np.empty((H, batch), dtype=dtype)
-    for t in reversed(range(steps)):
-        act, tanh_c, da = k.gates[t], k.tanh_c[t], d_pre[t]
-        i, f, o, g = act[:H], act[H:2 * H], act[2 * H:3 * H], act[3 * H:]
-        da_i, da_f, da_o, da_g = da[:H], da[H:2 * H], da[2 * H:3 * H], da[3 * H:]
-        np.add(dh_fm[t], dh_next, out=dh_total)
-        np.multiply(dh_total, tanh_c, out=da_o)               # do
-        np.multiply(tanh_c, tanh_c, out=work)
-        np.subtract(1, work, out=work)
-        work *= o
-        work *= dh_total
-        np.add(dc_next, work, out=dc)                         # dc = dc_t + dh o (1 - tanh^2 c)
-        np.multiply(dc, g, out=da_i)                          # di
-        np.multiply(dc, k.c[t], out=da_f)                     # df (k.c[t] is c_{t-1})
-        np.multiply(dc, i, out=da_g)                          # dg
-        np.multiply(dc, f, out=dc_next)                       # dc_{t-1}
-        da *= k.slopes[t]                                     # through sigma and tanh
-        np.matmul(k.W_hh_T, da, out=dh_next)                  # dh_{t-1}
-
-    # one copy to (4H, T*B) so that each weight gradient is a single matmul over all steps
+    chunk = _chunk_steps(steps, 6 * H, batch, dtype.itemsize)
+    coef = ws.array("coef", (chunk, 6 * H, batch), dtype)
+    # d[l] (6H, B) for step t0 + l of the chunk: rows dc, then da_o, da_i, da_f, da_g
+    # (the pre-activation gradient, rows o, i, f, g), then dc_{t-1}
+    d = ws.array("d_pre", (chunk, 6 * H, batch), dtype)
+    d[0, 5 * H:] = 0 if dc_n is None else np.asarray(dc_n, dtype).T
+    # the pre-activation gradients of all steps side by side, (4H, T*B), filled chunk
+    # by chunk while they are in the cache
     d_all = ws.array("d_all", (4 * H, steps, batch), dtype)
-    np.copyto(d_all, d_pre.transpose(1, 0, 2))
-    d_all = d_all.reshape(4 * H, steps * batch)
+    W_hh_T = np.ascontiguousarray(k.W[:, -H:].T)                     # (H, 4H)
+    dh = np.asarray(dh)
+    dh_prev = np.zeros((H, batch), dtype)         # C-contiguous: matmul writes into it
+    if dh_n is not None:
+        dh_prev[...] = np.asarray(dh_n).T
+    dh_t = np.empty((H, batch), dtype)
+    for t0 in reversed(range(0, steps, chunk)):
+        length = min(chunk, steps - t0)
+        _coefficients(k, t0, t0 + length, coef[:length])
+        for t in reversed(range(t0, t0 + length)):
+            l = t - t0
+            d_t = d[l]
+            np.add(dh[:, t].T, dh_prev, out=dh_t)                    # from above and t+1
+            np.multiply(coef[l, :2 * H].reshape(2, H, batch), dh_t,
+                        out=d_t[:2 * H].reshape(2, H, batch))
+            d_t[:H] += d[l + 1 if l + 1 < length else 0, 5 * H:]     # dc
+            np.multiply(coef[l, 2 * H:].reshape(4, H, batch), d_t[:H],
+                        out=d_t[2 * H:].reshape(4, H, batch))
+            np.matmul(W_hh_T, d_t[H:5 * H], out=dh_prev)             # dh_{t-1}
+        np.copyto(d_all[:, t0:t0 + length], d[:length, H:5 * H].transpose(1, 0, 2))
 
-    features = k.x.shape[1] - 1
-    dx_fm = ws.array("dx", (features, steps * batch), dtype)
-    np.matmul(k.W_ih.T, d_all, out=dx_fm)
-    dx = np.ascontiguousarray(dx_fm.reshape(features, steps, batch).transpose(2, 1, 0))
-    h_prev = ws.array("h_prev", (H, steps, batch), dtype)
-    np.copyto(h_prev, k.h[:steps].transpose(1, 0, 2))
-    h_prev = h_prev.reshape(H, steps * batch)
-    scale = k.row_scale[:, None]
+    # each weight gradient (biases included) is one product over all steps
+    d_flat = d_all.reshape(4 * H, steps * batch)
+    inputs = k.z.shape[1]
+    features = inputs - 1 - H
+    z_all = ws.array("z_all", (inputs, steps, batch), dtype)
+    np.copyto(z_all, k.z[:steps].transpose(1, 0, 2))
+    dW = ws.array("dW", (4 * H, inputs), dtype)
+    np.matmul(d_flat, z_all.reshape(inputs, steps * batch).T, out=dW)  # (4H, D+1+H)
+    dx = ws.array("dx", (steps, batch, features), dtype)
+    np.matmul(d_flat.T, k.W[:, :features], out=dx.reshape(steps * batch, features))
     dW_ih, dW_hh, db = (np.empty((4 * H, features), dtype), np.empty((4 * H, H), dtype),
                         np.empty(4 * H, dtype))
-    dW_ih_bias = (d_all @ k.x) * scale                 # (4H, D+1): last column is db
-    dW_ih[k.permutation] = dW_ih_bias[:, :features]
-    db[k.permutation] = dW_ih_bias[:, features]
-    dW_hh[k.permutation] = (d_all @ h_prev.T) * scale
-    return LSTMGrads(dx, np.ascontiguousarray(dh_next.T), np.ascontiguousarray(dc_next.T),
-                     dW_ih, dW_hh, db, db.copy())
+    dW_ih[k.permutation] = dW[:, :features]
+    db[k.permutation] = dW[:, features]
+    dW_hh[k.permutation] = dW[:, features + 1:]
+    # copies (not ascontiguousarray): at B = 1 a transpose is contiguous, and the workspace
+    # itself would be returned
+    return LSTMGrads(dx.transpose(1, 0, 2).copy(), dh_prev.T.copy(),
+                     d[0, 5 * H:].T.copy(), dW_ih, dW_hh, db, db.copy())

@@ -211,3 +211,44 @@ def test_recycled_buffers_do_not_leak_between_calls():
             np.testing.assert_array_equal(model.grads[name], fresh.grads[name])
         fresh = LSTM(3, 4, 2, True, seed=2)
     np.testing.assert_array_equal(first_out, first_copy)   # returned arrays are never reused
+
+
+@pytest.mark.parametrize("chunk_steps", [1, 2, 4])
+def test_fast_backward_in_chunks_equals_step_path(monkeypatch, chunk_steps):
+    """Backward runs in chunks of steps; chunks of 1, 2 and 4 steps over 7 steps (the
+    last chunk partial) must give the readable path's numbers."""
+    from lstm_ref.numpy import lstm_fast
+
+    rng = np.random.default_rng(chunk_steps)
+    b, t, d, h = 3, 7, 4, 5
+    monkeypatch.setattr(lstm_fast, "CHUNK_BYTES", chunk_steps * 6 * h * b * 8)
+    assert lstm_fast._chunk_steps(t, 6 * h, b, 8) == chunk_steps
+    x = rng.standard_normal((b, t, d))
+    h0, c0, dh_n, dc_n = rng.standard_normal((4, b, h))
+    weights = [rng.standard_normal(shape) * 0.5
+               for shape in ((4 * h, d), (4 * h, h), (4 * h,), (4 * h,))]
+    dh = rng.standard_normal((b, t, h))
+    _, _, cache_slow = lstm_forward(x, h0, c0, *weights)
+    _, _, cache_fast = lstm_forward_fast(x, h0, c0, *weights)
+    for final in [(dh_n, dc_n), (None, None)]:
+        slow = lstm_backward(dh, cache_slow, *final)
+        fast = lstm_backward_fast(dh, cache_fast, *final)
+        for name, a, b_ in zip(slow._fields, fast, slow):
+            np.testing.assert_allclose(a, b_, rtol=1e-12, atol=1e-13, err_msg=name)
+
+
+def test_fast_path_returns_no_view_of_its_buffers_at_batch_one():
+    """At B = 1 a transposed (H, 1) buffer is contiguous, so a careless
+    ``ascontiguousarray`` would hand out the workspace that the next call overwrites."""
+    rng = np.random.default_rng(12)
+    weights = [rng.standard_normal(shape) for shape in ((8, 3), (8, 2), (8,), (8,))]
+    x, dh = rng.standard_normal((1, 4, 3)), rng.standard_normal((1, 4, 2))
+    zeros = np.zeros((1, 2))
+    _, c_n, cache = lstm_forward_fast(x, zeros, zeros, *weights)
+    grads = lstm_backward_fast(dh, cache)
+    kept = [c_n.copy()] + [g.copy() for g in grads]
+    _, _, again = lstm_forward_fast(2 * x, zeros + 1, zeros + 1, *weights,
+                                    workspace=cache.workspace)
+    lstm_backward_fast(-dh, again, zeros + 1, zeros + 1)
+    for before, now in zip(kept, [c_n, *grads]):
+        np.testing.assert_array_equal(before, now)
