@@ -51,7 +51,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._checks import check_gradient_shape, check_sequence_inputs, check_step_inputs
-from .lstm_fast import Workspace
+from .lstm_fast import Workspace, _batch_major
 
 
 class GRUGrads(NamedTuple):
@@ -151,18 +151,7 @@ def gru_forward_fast(x, h0, W_ih, W_hh, b_ih, b_hh, reset_after=True,
 
     cache = FastGRUCache(x_fm, h, gates, recurrent, reset_h, W_ih, W_hh,
                          bool(reset_after), ws)
-    return _batch_major(h[1:, :H]), cache
-
-
-def _batch_major(steps_fm: np.ndarray) -> np.ndarray:
-    """(T, F, B) -> a new (B, T, F) array, one step at a time: a single transposing copy
-    of the whole 3-D array walks memory so badly that it is about 3x (B=32) to 5x (B=256)
-    slower once the arrays outgrow the caches."""
-    steps, features, batch = steps_fm.shape
-    out = np.empty((batch, steps, features), dtype=steps_fm.dtype)
-    for t in range(steps):
-        out[:, t] = steps_fm[t].T
-    return out
+    return _batch_major(h[1:, :H], np.empty((x.shape[0], x.shape[1], H), h.dtype)), cache
 
 
 def _coefficients(k: FastGRUCache, ws: Workspace):

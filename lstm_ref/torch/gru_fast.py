@@ -45,6 +45,8 @@ from __future__ import annotations
 
 import torch
 
+from .lstm_fast import reference_backward
+
 
 class GRULayer(torch.autograd.Function):
     """One GRU layer (``reset_after=True``), one direction, time-major as ``torch.nn``.
@@ -100,7 +102,7 @@ class GRULayer(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_out, grad_h_n):
         if torch.is_grad_enabled():
-            return GRULayer.differentiable_backward(ctx, grad_out, grad_h_n)
+            return reference_backward(ctx, "GRULayer", 1, (grad_out, grad_h_n))
         hiddens, recurrent, reset_update, candidates, x, _, W_ih, W_hh, _, _ = (
             ctx.saved_tensors)
         steps, batch, hidden = candidates.shape
@@ -151,26 +153,6 @@ class GRULayer(torch.autograd.Function):
             grad_b_hh = flat_recurrent.sum(dim=0)
         return (grad_x, grad_hiddens[0], grad_W_ih, grad_W_hh, grad_b_ih, grad_b_hh,
                 None, None)
-
-    @staticmethod
-    def differentiable_backward(ctx, grad_out, grad_h_n):
-        """The backward pass as a graph: autograd through the step loop
-        ``reference``."""
-        if ctx.reference is None:
-            raise RuntimeError("GRULayer: higher-order gradients need the step loop as "
-                               "`reference` (GRULayer.apply(..., reverse, reference))")
-        inputs = ctx.saved_tensors[4:]                 # x, h0, W_ih, W_hh, b_ih, b_hh
-        wanted = [k for k, needed in enumerate(ctx.needs_input_grad[:6]) if needed]
-        x, h0, *weights = inputs
-        with torch.enable_grad():
-            out, (h_n,) = ctx.reference(x, (h0,), tuple(weights), reverse=ctx.reverse)
-            grads = torch.autograd.grad((out, h_n), [inputs[k] for k in wanted],
-                                        (grad_out, grad_h_n), create_graph=True,
-                                        allow_unused=True)
-        result = [None] * 8
-        for k, grad in zip(wanted, grads):
-            result[k] = torch.zeros_like(inputs[k]) if grad is None else grad
-        return tuple(result)
 
 
 def gru_layer_fast(x, state, weights, reverse=False, reference=None):

@@ -121,7 +121,7 @@ class LSTMLayer(torch.autograd.Function):
     def backward(ctx, grad_out, grad_h_n, grad_c_n):
         if torch.is_grad_enabled():
             # the gradient's own graph is wanted (create_graph=True)
-            return LSTMLayer.differentiable_backward(ctx, grad_out, grad_h_n, grad_c_n)
+            return reference_backward(ctx, "LSTMLayer", 2, (grad_out, grad_h_n, grad_c_n))
         step_inputs, gates, cells, tanh_cells, _, _, _, W_ih, W_hh, _, _ = ctx.saved_tensors
         steps, batch, hidden = tanh_cells.shape
         inputs = W_ih.shape[1]
@@ -188,25 +188,30 @@ class LSTMLayer(torch.autograd.Function):
             grad_bias = flat_grad_pre.sum(dim=0)
         return grad_x, grad_h, grad_c, grad_W_ih, grad_W_hh, grad_bias, grad_bias, None, None
 
-    @staticmethod
-    def differentiable_backward(ctx, grad_out, grad_h_n, grad_c_n):
-        """The backward pass as a graph: autograd through the step loop ``reference``."""
-        if ctx.reference is None:
-            raise RuntimeError("LSTMLayer: higher-order gradients need the step loop as "
-                               "`reference` (LSTMLayer.apply(..., reverse, reference))")
-        x, h0, c0, W_ih, W_hh, b_ih, b_hh = ctx.saved_tensors[4:]
-        inputs = (x, h0, c0, W_ih, W_hh, b_ih, b_hh)
-        wanted = [k for k, needed in enumerate(ctx.needs_input_grad[:7]) if needed]
-        with torch.enable_grad():
-            out, (h_n, c_n) = ctx.reference(x, (h0, c0), (W_ih, W_hh, b_ih, b_hh),
-                                            reverse=ctx.reverse)
-            grads = torch.autograd.grad((out, h_n, c_n), [inputs[k] for k in wanted],
-                                        (grad_out, grad_h_n, grad_c_n), create_graph=True,
-                                        allow_unused=True)
-        result = [None] * 9
-        for k, grad in zip(wanted, grads):
-            result[k] = torch.zeros_like(inputs[k]) if grad is None else grad
-        return tuple(result)
+
+def reference_backward(ctx, layer: str, num_states: int, output_grads) -> tuple:
+    """A fast layer's backward pass as a graph: autograd through the step loop ``reference``.
+
+    Used when autograd asks for the gradient's own graph (``create_graph=True``).
+    ``ctx.saved_tensors[4:]`` must hold the layer's inputs ``(x, *states, *weights)``
+    (``num_states`` states: (h0, c0) for the LSTM, (h0,) for the GRU) and ``output_grads``
+    the gradients of ``(out, *final_states)``. Returns one gradient per argument of
+    ``apply`` (``None`` for reverse and reference).
+    """
+    if ctx.reference is None:
+        raise RuntimeError(f"{layer}: higher-order gradients need the step loop as "
+                           f"`reference` ({layer}.apply(..., reverse, reference))")
+    inputs = ctx.saved_tensors[4:]
+    x, states, weights = inputs[0], inputs[1:1 + num_states], inputs[1 + num_states:]
+    wanted = [k for k, needed in enumerate(ctx.needs_input_grad[:len(inputs)]) if needed]
+    with torch.enable_grad():
+        out, final_states = ctx.reference(x, tuple(states), tuple(weights), reverse=ctx.reverse)
+        grads = torch.autograd.grad((out, *final_states), [inputs[k] for k in wanted],
+                                    tuple(output_grads), create_graph=True, allow_unused=True)
+    result = [None] * (len(inputs) + 2)
+    for k, grad in zip(wanted, grads):
+        result[k] = torch.zeros_like(inputs[k]) if grad is None else grad
+    return tuple(result)
 
 
 def lstm_layer_fast(x, state, weights, reverse=False, reference=None):
