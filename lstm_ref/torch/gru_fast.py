@@ -15,8 +15,7 @@ computed for all steps in ONE matrix product before the loop and
     h_{k+1} &= n_k + z_k \odot (h_k - n_k)
     \end{aligned}
 
-(the last line is one ``torch.lerp``; :math:`\tanh a = 2\sigma(2a) - 1`, as PyTorch's
-CPU ``tanh`` is several times slower than its ``sigmoid``).
+(the last line is one ``torch.lerp``).
 
 Backward: unlike the LSTM's, every local derivative of the GRU depends on forward values
 only, so all of them are computed for the whole sequence at once, before the loop. With
@@ -64,12 +63,10 @@ class GRULayer(torch.autograd.Function):
     def forward(ctx, x, h0, W_ih, W_hh, b_ih, b_hh, reverse, reference=None):
         steps, batch, inputs = x.shape
         hidden = h0.shape[1]
-        two, minus_one = x.new_tensor(2.0), x.new_tensor(-1.0)
         x_forward = x.flip(0) if reverse else x
-        # a^x for every step at once, (T, B, 3H); the candidate's block doubled (2a)
+        # a^x for every step at once, (T, B, 3H)
         input_part = torch.addmm(b_ih, x_forward.reshape(steps * batch, inputs), W_ih.T)
         input_part = input_part.view(steps, batch, 3 * hidden)
-        input_part[:, :, 2 * hidden:] *= 2
         hiddens = x.new_empty(steps + 1, batch, hidden)           # h_0 .. h_T
         recurrent = x.new_empty(steps, batch, 3 * hidden)         # a^h_k
         reset_update = x.new_empty(steps, batch, 2 * hidden)      # [r_k, z_k]
@@ -83,13 +80,12 @@ class GRULayer(torch.autograd.Function):
         h_n_at = recurrent[:, :, 2 * hidden:].unbind(0)
         r_at = reset_update[:, :, :hidden].unbind(0)
         z_at = reset_update[:, :, hidden:].unbind(0)
-        W_hh_T = W_hh.T
+        W_hh_T = W_hh.T.contiguous()      # a contiguous right operand: a faster product
         for k in range(steps):
             torch.addmm(b_hh, hidden_at[k], W_hh_T, out=recurrent_at[k])
             rz = torch.add(x_rz_at[k], recurrent_at[k][:, :2 * hidden], out=rz_at[k])
             rz.sigmoid_()
-            n = torch.addcmul(x_n_at[k], r_at[k], h_n_at[k], value=2, out=n_at[k])
-            torch.addcmul(minus_one, n.sigmoid_(), two, out=n)  # n = 2 sigmoid(2a) - 1
+            n = torch.addcmul(x_n_at[k], r_at[k], h_n_at[k], out=n_at[k]).tanh_()
             torch.lerp(n, hidden_at[k], z_at[k], out=hidden_at[k + 1])
 
         ctx.save_for_backward(hiddens, recurrent, reset_update, candidates,

@@ -4,7 +4,9 @@ import pytest
 import torch
 
 import lstm_ref.torch as ours
-from lstm_ref.torch.lstm_fast import LSTMLayer
+from lstm_ref.torch.lstm import lstm_cell
+from lstm_ref.torch.lstm_fast import LSTMLayer, lstm_layer_fast
+from lstm_ref.torch.stack import scan
 
 B, T, D, H = 3, 6, 4, 5
 
@@ -200,3 +202,24 @@ def test_gru_fast_path_saturates_and_falls_back_where_it_must():
     cho_plain.load_state_dict(cho_fast.state_dict())
     x = torch.randn(T, B, D)
     torch.testing.assert_close(cho_fast(x)[0], cho_plain(x)[0], rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("batch", [1, 3])
+def test_forward_without_gradient_equals_forward_with_one(reverse, batch):
+    """Under no_grad the fast path skips the backward coefficients: same outputs."""
+    generator = torch.Generator().manual_seed(3)
+    x, h0, c0 = (torch.randn(*shape, generator=generator, dtype=torch.float64)
+                 for shape in ((T, batch, D), (batch, H), (batch, H)))
+    weights = [torch.randn(*shape, generator=generator, dtype=torch.float64,
+                           requires_grad=True)
+               for shape in ((4 * H, D), (4 * H, H), (4 * H,), (4 * H,))]
+    with_graph = lstm_layer_fast(x, (h0, c0), weights, reverse)
+    assert with_graph[0].grad_fn is not None
+    with torch.no_grad():
+        without = lstm_layer_fast(x, (h0, c0), weights, reverse)
+    assert without[0].grad_fn is None
+    for a, b in zip((with_graph[0], *with_graph[1]), (without[0], *without[1])):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    plain = scan(lstm_cell, x, (h0, c0), weights, reverse=reverse)
+    torch.testing.assert_close(without[0], plain[0], rtol=1e-12, atol=1e-12)
