@@ -137,24 +137,23 @@ def numpy_blas_seconds(steps: int, batch: int, inputs: int, hidden: int,
     def array(*shape):
         return rng.standard_normal(shape).astype(dtype)
 
-    W_x, X = array(4 * hidden, inputs + 1), array(steps, inputs + 1, batch)
-    W_h, h = array(4 * hidden, hidden), array(hidden, batch)
-    W_h_T, d_a = array(hidden, 4 * hidden), array(4 * hidden, batch)
-    d_all, x_flat = array(4 * hidden, steps * batch), array(steps * batch, inputs + 1)
-    h_flat, W_x_T = array(hidden, steps * batch), array(inputs, 4 * hidden)
-    gates, step_out, back_out = (np.empty((steps, 4 * hidden, batch), dtype),
-                                 np.empty((4 * hidden, batch), dtype),
-                                 np.empty((hidden, batch), dtype))
+    inputs_1 = inputs + 1 + hidden                    # [x_t; 1; h_{t-1}]
+    W = array(4 * hidden, inputs_1)                   # [W_ih | b | W_hh], gate rows
+    z = array(steps + 1, batch, inputs_1)             # batch-major per step
+    W_h_T, d_t = array(hidden, 4 * hidden), array(4 * hidden, batch)
+    d_all = array(4 * hidden, steps * batch)
+    step_out, back_out = (np.empty((4 * hidden, batch), dtype),
+                          np.empty((hidden, batch), dtype))
+    dW, dx = (np.empty((4 * hidden, inputs_1), dtype),
+              np.empty((steps * batch, inputs), dtype))
 
     def products():
-        np.matmul(W_x, X, out=gates)                  # input projection, all steps
+        for t in range(steps):
+            np.matmul(W, z[t].T, out=step_out)        # forward, per step
         for _ in range(steps):
-            np.matmul(W_h, h, out=step_out)           # forward, per step
-        for _ in range(steps):
-            np.matmul(W_h_T, d_a, out=back_out)       # backward, per step
-        d_all @ x_flat                                # dW_x and db
-        d_all @ h_flat.T                              # dW_h
-        W_x_T @ d_all                                 # dx
+            np.matmul(W_h_T, d_t, out=back_out)       # backward, per step
+        np.matmul(d_all, z[:steps].reshape(steps * batch, inputs_1), out=dW)
+        np.matmul(d_all.T, W[:, :inputs], out=dx)     # dx, all steps
     times, _ = interleaved_times({"blas": products}, rounds, clock=time.process_time)
     return statistics.median(times["blas"])
 
