@@ -13,11 +13,13 @@ Forward, per step:
 * ONE matrix product gives the whole pre-activation: row ``t`` of a buffer holds
   :math:`z_t = [x_t, 1, h_{t-1}]`, and :math:`a_t = z_t W^\top` with
   :math:`W = [W_{ih} \mid b_{ih} + b_{hh} \mid W_{hh}]` (the biases ride on the column
-  of ones; the loop writes :math:`h_t` straight into :math:`z_{t+1}`);
+  of ones; the loop writes :math:`h_t` straight into :math:`z_{t+1}`; each row is padded
+  to a multiple of 16 numbers, so that every :math:`h_t` starts on a 64-byte boundary);
 * the gate rows are reordered from i, f, g, o to o, i, f, g, so that one ``sigmoid``
   covers the three sigmoid gates and one ``tanh`` the candidate;
-* the candidate :math:`g_t` is written next to :math:`c_{t-1}`, so that ONE product of
-  :math:`[g_t, c_{t-1}]` and :math:`[i_t', f_t']` gives two of the coefficients below;
+* the cell update is :math:`c_t = i_t g_t + f_t c_{t-1}` with :math:`i_t g_t` kept,
+  and the candidate :math:`g_t` is written next to :math:`c_{t-1}`, so that ONE product
+  of :math:`[g_t, c_{t-1}]` and :math:`[i_t', f_t']` gives two of the coefficients below;
 * when a gradient will be needed, the step also stores the coefficients that backward
   needs, computed while their inputs are in the cache (``'`` is the activation's slope,
   :math:`\sigma' = \sigma(1 - \sigma)`, :math:`\tanh' = 1 - \tanh^2`):
@@ -27,7 +29,12 @@ Forward, per step:
       \kappa_t = [g_t i_t',\ c_{t-1} f_t',\ i_t g_t',\ f_t], \qquad
       \eta_t = [o_t (1 - \tanh^2 c_t),\ \tanh(c_t)\, o_t'],
 
-  with :math:`o_t (1 - \tanh^2 c_t) = o_t - h_t \tanh c_t` (one operation).
+  side by side in one ``(T, B, 6, H)`` buffer, with
+  :math:`i_t g_t' = i_t - (i_t g_t) g_t` and
+  :math:`o_t (1 - \tanh^2 c_t) = o_t - h_t \tanh c_t` (one operation each).
+
+A forward step is then 7 operations (13 with the coefficients), where autograd through
+the step loop records about a dozen and replays twice as many backwards.
 
 Backward, per step, four operations (:math:`\delta h_t` the gradient reaching
 :math:`h_t`, :math:`\delta c` the one reaching the cell state from step ``t + 1``):
@@ -68,69 +75,84 @@ def _to_internal_order(rows: torch.Tensor, hidden: int) -> torch.Tensor:
 
 
 def _forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh, reverse, for_backward):
-    """The forward loop, feature-major; with ``for_backward`` it also fills the coefficients.
+    """The forward loop; with ``for_backward`` it also fills the coefficients.
 
-    Returns ``out (T, B, H)`` (a strided view), ``h_n``, ``c_n`` and, with
-    ``for_backward``, ``(step_inputs (T+1, D+1+H, B), kappa (T, 4, H, B),
-    eta (T, 2, H, B), weights (4H, D+1+H))``.
+    Returns ``out (T, B, H)`` (a view), ``h_n``, ``c_n`` and, with ``for_backward``,
+    ``(step_inputs (T+1, B, D+1+H), coefficients (T, B, 6, H), weights_t (D+1+H, 4H))``.
     """
     steps, batch, inputs = x.shape
     hidden = h0.shape[1]
-    ones_row = inputs                        # z_t = [x_t; 1; h_{t-1}]
+    ones_column = inputs                     # z_t = [x_t, 1, h_{t-1}]
     first_h = inputs + 1
-    # step_inputs[t] is z_t as a column per sequence, (D + 1 + H, B); [T] holds h_T
-    step_inputs = x.new_empty(steps + 1, first_h + hidden, batch)
-    step_inputs[:steps, :inputs] = (x.flip(0) if reverse else x).transpose(1, 2)
-    step_inputs[:, ones_row] = 1
-    step_inputs[0, first_h:] = h0.T
-    # W = [W_ih | b_ih + b_hh | W_hh] with the gate rows in the order o, i, f, g
-    weights = _to_internal_order(
-        torch.cat([W_ih, (b_ih + b_hh).unsqueeze(1), W_hh], dim=1), hidden)
+    # row t of step_inputs is z_t; row T holds h_T in its last H columns
+    width = first_h + hidden
+    step_inputs = x.new_empty(steps + 1, batch, -(-width // 16) * 16)[:, :, :width]
+    step_inputs[:steps, :, :inputs] = x.flip(0) if reverse else x
+    step_inputs[:, :, ones_column] = 1
+    step_inputs[0, :, first_h:] = h0
+    # W^T with the gate columns in the order o, i, f, g: (D + 1 + H, 4H)
+    weights_t = _to_internal_order(
+        torch.cat([W_ih, (b_ih + b_hh).unsqueeze(1), W_hh], dim=1), hidden).T.contiguous()
 
-    pre = x.new_empty(4 * hidden, batch)              # a_t, then [o; i; f; a_g]
-    sigmoid_gates, candidate_pre = pre[:3 * hidden], pre[3 * hidden:]
-    o, i, f = sigmoid_gates.unflatten(0, (3, hidden)).unbind(0)
-    # two alternating [g_t; c_{t-1}] pairs: step t reads c_{t-1} from one and writes c_t
+    pre = x.new_empty(batch, 4 * hidden)              # a_t = [a_o, a_i, a_f, a_g]
+    candidate_pre = pre[:, 3 * hidden:]
+    # two alternating [g_t, c_{t-1}] pairs: step t reads c_{t-1} from one and writes c_t
     # into the other
-    pairs = x.new_empty(2, 2, hidden, batch)
-    pairs[0, 1] = c0.T
+    pairs = x.new_empty(2, batch, 2, hidden)
+    pairs[0, :, 1] = c0
     pair_at = pairs.unbind(0)
-    candidate_at, cell_before_at = pairs[:, 0].unbind(0), pairs[:, 1].unbind(0)
-    tanh_cell = x.new_empty(hidden, batch)
+    candidate_at, cell_before_at = pairs[:, :, 0].unbind(0), pairs[:, :, 1].unbind(0)
+    tanh_cell = x.new_empty(batch, hidden)
+    input_candidate = x.new_empty(batch, hidden)     # i g
     z_at = step_inputs.unbind(0)
-    hidden_at = step_inputs[:, first_h:].unbind(0)
-    if for_backward:
-        slopes = x.new_empty(3 * hidden, batch)       # [o'; i'; f']
-        slope_o, slopes_if = slopes[:hidden], slopes[hidden:].unflatten(0, (2, hidden))
-        candidate_slope = x.new_empty(hidden, batch)  # g' = 1 - g^2
-        kappa = x.new_empty(steps, 4, hidden, batch)
-        eta = x.new_empty(steps, 2, hidden, batch)
-        kappa_at, eta_at = kappa.unbind(0), eta.unbind(0)
-        one = x.new_tensor(1.0)
-    for t in range(steps):
-        now, after = t % 2, (t + 1) % 2
-        g, cell_before, cell = candidate_at[now], cell_before_at[now], cell_before_at[after]
-        torch.mm(weights, z_at[t], out=pre)
-        sigmoid_gates.sigmoid_()
-        torch.tanh(candidate_pre, out=g)
-        torch.mul(f, cell_before, out=cell)
-        cell.addcmul_(i, g)
-        torch.tanh(cell, out=tanh_cell)
-        torch.mul(o, tanh_cell, out=hidden_at[t + 1])
-        if for_backward:
-            kappa_t, eta_t = kappa_at[t], eta_at[t]
-            torch.addcmul(sigmoid_gates, sigmoid_gates, sigmoid_gates, value=-1, out=slopes)
-            torch.mul(pair_at[now], slopes_if, out=kappa_t[:2])      # [g i'; c_{t-1} f']
-            torch.addcmul(one, g, g, value=-1, out=candidate_slope)
-            torch.mul(i, candidate_slope, out=kappa_t[2])            # i g'
-            kappa_t[3].copy_(f)
-            # o (1 - tanh^2 c) = o - h tanh c
-            torch.addcmul(o, hidden_at[t + 1], tanh_cell, value=-1, out=eta_t[0])
-            torch.mul(tanh_cell, slope_o, out=eta_t[1])              # tanh(c) o'
-    out = step_inputs[1:, first_h:].transpose(1, 2)
+    hidden_at = step_inputs[:, :, first_h:].unbind(0)
+    if not for_backward:
+        sigmoid_gates = pre[:, :3 * hidden]
+        o, i, f = sigmoid_gates.unflatten(1, (3, hidden)).unbind(1)
+        for t in range(steps):
+            now, after = t % 2, (t + 1) % 2
+            g, cell = candidate_at[now], cell_before_at[after]
+            torch.mm(z_at[t], weights_t, out=pre)
+            sigmoid_gates.sigmoid_()
+            torch.tanh(candidate_pre, out=g)
+            torch.mul(i, g, out=input_candidate)
+            torch.addcmul(input_candidate, f, cell_before_at[now], out=cell)
+            torch.tanh(cell, out=tanh_cell)
+            torch.mul(o, tanh_cell, out=hidden_at[t + 1])
+        saved = None
+    else:
+        # coefficients[t] = [g i', c_{t-1} f', i g', f, o - h tanh(c), tanh(c) o']
+        coefficients = x.new_empty(steps, batch, 6, hidden)
+        gates = pre[:, :3 * hidden]
+        o, i, f = gates.unflatten(1, (3, hidden)).unbind(1)
+        kappa_if_at = coefficients[:, :, :2].unbind(0)
+        kappa_g_at, forget_at = coefficients[:, :, 2].unbind(0), coefficients[:, :, 3].unbind(0)
+        eta_cell_at, eta_o_at = coefficients[:, :, 4].unbind(0), coefficients[:, :, 5].unbind(0)
+        slopes = x.new_empty(batch, 3 * hidden)       # [o', i', f']
+        slope_o, slopes_if = slopes[:, :hidden], slopes[:, hidden:].unflatten(1, (2, hidden))
+        mm, mul, addcmul, tanh = torch.mm, torch.mul, torch.addcmul, torch.tanh
+        per_step = zip(z_at, hidden_at[1:], kappa_if_at, kappa_g_at, forget_at,
+                       eta_cell_at, eta_o_at)
+        for t, (z, h, kappa_if, kappa_g, forget, eta_cell, eta_o) in enumerate(per_step):
+            pair, g, cell_before = pair_at[t % 2], candidate_at[t % 2], cell_before_at[t % 2]
+            cell = cell_before_at[(t + 1) % 2]
+            mm(z, weights_t, out=pre)
+            gates.sigmoid_()                                       # [o, i, f]
+            tanh(candidate_pre, out=g)
+            mul(i, g, out=input_candidate)
+            addcmul(input_candidate, f, cell_before, out=cell)     # c = f c_{t-1} + i g
+            tanh(cell, out=tanh_cell)
+            mul(o, tanh_cell, out=h)
+            addcmul(gates, gates, gates, value=-1, out=slopes)     # s (1 - s)
+            addcmul(o, h, tanh_cell, value=-1, out=eta_cell)       # o (1 - tanh^2 c)
+            mul(tanh_cell, slope_o, out=eta_o)                     # tanh(c) o'
+            mul(pair, slopes_if, out=kappa_if)                     # [g i', c_{t-1} f']
+            addcmul(i, input_candidate, g, value=-1, out=kappa_g)  # i (1 - g^2)
+            forget.copy_(f)
+        saved = (step_inputs, coefficients, weights_t)
+    out = step_inputs[1:, :, first_h:]
     out = out.flip(0) if reverse else out
-    h_n, c_n = hidden_at[steps].T.contiguous(), cell_before_at[steps % 2].T.contiguous()
-    saved = (step_inputs, kappa, eta, weights) if for_backward else None
+    h_n, c_n = hidden_at[steps].clone(), cell_before_at[steps % 2].clone()
     return out, h_n, c_n, saved
 
 
@@ -143,7 +165,7 @@ class LSTMLayer(torch.autograd.Function):
     (e.g. ``partial(stack.scan, lstm_cell)``), differentiated when the backward pass must
     itself be differentiable.
 
-    Outputs: out ``(T, B, H)`` (a strided view; ``stack.run`` makes it contiguous),
+    Outputs: out ``(T, B, H)`` (a view in time order; ``stack.run`` makes it contiguous),
     h_n and c_n ``(B, H)``.
     """
 
@@ -160,72 +182,74 @@ class LSTMLayer(torch.autograd.Function):
         if torch.is_grad_enabled():
             # the gradient's own graph is wanted (create_graph=True)
             return reference_backward(ctx, "LSTMLayer", 2, (grad_out, grad_h_n, grad_c_n))
-        step_inputs, kappa, eta, weights = ctx.saved_tensors[:4]
-        steps, _, hidden, batch = kappa.shape
-        first_h = step_inputs.shape[1] - hidden
-        inputs = first_h - 1
+        step_inputs, coefficients, weights_t = ctx.saved_tensors[:3]
+        W_hh = ctx.saved_tensors[7]
+        steps, batch, _, hidden = coefficients.shape
+        inputs = step_inputs.shape[2] - hidden - 1
         if ctx.reverse:
             grad_out = grad_out.flip(0)
-        grad_out_at = grad_out.transpose(1, 2).contiguous().unbind(0)   # (H, B) each
-        W_hh_t = weights[:, first_h:].T.contiguous()                     # (H, 4H)
+        W_hh_internal = _to_internal_order(W_hh, hidden)          # (4H, H), rows o, i, f, g
 
-        # grad_pre[t] = [da_o; da_i; da_f; da_g; dc_{t-1}], (5H, B)
-        grad_pre = kappa.new_empty(steps, 5 * hidden, batch)
-        grad_a_at = grad_pre[:, :4 * hidden].unbind(0)
-        grad_o_at = grad_pre[:, :hidden].unbind(0)
-        grad_ifg_c_at = grad_pre[:, hidden:].unflatten(1, (4, hidden)).unbind(0)
-        grad_c_before_at = grad_pre[:, 4 * hidden:].unbind(0)
-        kappa_at = kappa.unbind(0)
-        eta_cell_at, eta_o_at = eta[:, 0].unbind(0), eta[:, 1].unbind(0)
-        grad_hs = kappa.new_empty(2, hidden, batch).unbind(0)   # alternating dh_{t-1}
-        grad_c = kappa.new_empty(hidden, batch)
+        # row t: [da_o, da_i, da_f, da_g, dc_{t-1}]
+        grad_pre = coefficients.new_empty(steps, batch, 5 * hidden)
+        grad_a_at = grad_pre[:, :, :4 * hidden].unbind(0)
+        grad_o_at = grad_pre[:, :, :hidden].unbind(0)
+        grad_ifg_c_at = grad_pre[:, :, hidden:].unflatten(2, (4, hidden)).unbind(0)
+        grad_c_before_at = grad_pre[:, :, 4 * hidden:].unbind(0)
+        grad_out_at = grad_out.unbind(0)
+        kappa_at = coefficients[:, :, :4].unbind(0)
+        eta_cell_at = coefficients[:, :, 4].unbind(0)
+        eta_o_at = coefficients[:, :, 5].unbind(0)
+        grad_hs = coefficients.new_empty(2, batch, hidden).unbind(0)  # alternating dh_{t-1}
+        grad_c = coefficients.new_empty(batch, hidden)
+        grad_c_column = grad_c.unsqueeze(1)
 
-        grad_h = grad_h_n.T + grad_out_at[steps - 1]
-        grad_c_after = grad_c_n.T
-        for t in range(steps - 1, -1, -1):
-            torch.addcmul(grad_c_after, grad_h, eta_cell_at[t], out=grad_c)
-            torch.mul(grad_c, kappa_at[t], out=grad_ifg_c_at[t])
-            torch.mul(grad_h, eta_o_at[t], out=grad_o_at[t])
-            grad_c_after = grad_c_before_at[t]
+        grad_h = grad_h_n + grad_out_at[steps - 1]
+        grad_c_after = grad_c_n
+        mul, addcmul, addmm = torch.mul, torch.addcmul, torch.addmm
+        per_step = zip(kappa_at, eta_cell_at, eta_o_at, grad_ifg_c_at, grad_o_at,
+                       grad_c_before_at, grad_a_at, (None,) + grad_out_at[:-1])
+        for t, (kappa, eta_cell, eta_o, grad_ifg_c, grad_o, grad_c_before, grad_a_t,
+                grad_out_before) in zip(range(steps - 1, -1, -1), reversed(list(per_step))):
+            addcmul(grad_c_after, grad_h, eta_cell, out=grad_c)
+            mul(grad_c_column, kappa, out=grad_ifg_c)
+            mul(grad_h, eta_o, out=grad_o)
+            grad_c_after = grad_c_before
             if t > 0:
-                grad_h = torch.addmm(grad_out_at[t - 1], W_hh_t, grad_a_at[t],
-                                     out=grad_hs[t % 2])
+                grad_h = addmm(grad_out_before, grad_a_t, W_hh_internal, out=grad_hs[t % 2])
             else:
-                grad_h = W_hh_t @ grad_a_at[0]                    # dL/dh0, (H, B)
+                grad_h = grad_a_t @ W_hh_internal                  # dL/dh0
 
-        # the steps side by side: da as (4H, T*B)
-        grad_a = grad_pre[:, :4 * hidden].transpose(0, 1).reshape(4 * hidden, steps * batch)
+        grad_a = grad_pre[:, :, :4 * hidden].reshape(steps * batch, 4 * hidden)
         grad_x = grad_W_ih = grad_W_hh = grad_bias = None
         if ctx.needs_input_grad[0]:
-            grad_x = (weights[:, :inputs].T @ grad_a).view(inputs, steps, batch)
-            grad_x = grad_x.permute(1, 2, 0)
+            grad_x = (grad_a @ weights_t[:inputs].T).view(steps, batch, inputs)
             grad_x = grad_x.flip(0) if ctx.reverse else grad_x
         if any(ctx.needs_input_grad[3:7]):
-            # sum_t da_t z_t^T, then the gate blocks back to i, f, g, o: (4H, D + 1 + H)
-            flat_inputs = step_inputs[:steps].transpose(0, 1).reshape(
-                first_h + hidden, steps * batch)
-            grad_weights = torch.roll(flat_inputs @ grad_a.T, -hidden, 1).T
+            # sum_t z_t da_t^T, then the gate blocks back to i, f, g, o: (4H, D + 1 + H)
+            flat_inputs = step_inputs[:steps].reshape(steps * batch, step_inputs.shape[2])
+            grad_weights = torch.roll((flat_inputs.T @ grad_a).T, -hidden, 0)
             grad_W_ih = grad_weights[:, :inputs]
             grad_bias = grad_weights[:, inputs]
-            grad_W_hh = grad_weights[:, first_h:]
-        grad_c0 = grad_c_before_at[0].T.contiguous()
-        return (grad_x, grad_h.T, grad_c0, grad_W_ih, grad_W_hh, grad_bias, grad_bias,
-                None, None)
+            grad_W_hh = grad_weights[:, inputs + 1:]
+        grad_c0 = grad_c_before_at[0].clone()
+        return grad_x, grad_h, grad_c0, grad_W_ih, grad_W_hh, grad_bias, grad_bias, None, None
 
 
 def reference_backward(ctx, layer: str, num_states: int, output_grads) -> tuple:
     """A fast layer's backward pass as a graph: autograd through the step loop ``reference``.
 
     Used when autograd asks for the gradient's own graph (``create_graph=True``).
-    ``ctx.saved_tensors[4:]`` must hold the layer's inputs ``(x, *states, *weights)``
-    (``num_states`` states: (h0, c0) for the LSTM, (h0,) for the GRU) and ``output_grads``
+    The last ``1 + num_states + 4`` saved tensors must be the layer's inputs
+    ``(x, *states, W_ih, W_hh, b_ih, b_hh)`` (``num_states`` states: (h0, c0) for the LSTM,
+    (h0,) for the GRU) and ``output_grads``
     the gradients of ``(out, *final_states)``. Returns one gradient per argument of
     ``apply`` (``None`` for reverse and reference).
     """
     if ctx.reference is None:
         raise RuntimeError(f"{layer}: higher-order gradients need the step loop as "
                            f"`reference` ({layer}.apply(..., reverse, reference))")
-    inputs = ctx.saved_tensors[4:]
+    inputs = ctx.saved_tensors[-(1 + num_states + 4):]
     x, states, weights = inputs[0], inputs[1:1 + num_states], inputs[1 + num_states:]
     wanted = [k for k, needed in enumerate(ctx.needs_input_grad[:len(inputs)]) if needed]
     with torch.enable_grad():
