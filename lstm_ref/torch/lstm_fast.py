@@ -29,7 +29,8 @@ Forward, per step:
       \kappa_t = [g_t i_t',\ c_{t-1} f_t',\ i_t g_t',\ f_t], \qquad
       \eta_t = [o_t (1 - \tanh^2 c_t),\ \tanh(c_t)\, o_t'],
 
-  side by side in one ``(T, B, 6, H)`` buffer, with
+  side by side in one ``(T, B, 6, H)`` buffer, as
+  :math:`[\eta_{t,2}, \kappa_t, \eta_{t,1}]`, with
   :math:`i_t g_t' = i_t - (i_t g_t) g_t` and
   :math:`o_t (1 - \tanh^2 c_t) = o_t - h_t \tanh c_t` (one operation each).
 
@@ -48,7 +49,13 @@ Backward, per step, four operations (:math:`\delta h_t` the gradient reaching
     \delta h_{t-1} = \delta \mathrm{out}_{t-1} + W_{hh}^\top \delta a_t
 
 (the second is one broadcast product whose result lands where the next two need it).
-After the loop ONE matrix product over all steps gives every weight and bias gradient,
+They work in place: each overwrites the coefficient it has just read, so step ``t``'s
+row of the buffer becomes :math:`[\delta a_{t,o}, \delta a_{t,i}, \delta a_{t,f},
+\delta a_{t,g}, \delta c_{t-1}, \delta c_t]`, and the gradients are written to memory
+that is already in the cache instead of to a fresh buffer (about 8% of the time of
+forward and backward at B = 32, T = 100, H = 128). The buffer is therefore kept on
+``ctx`` rather than among the saved tensors, and a second backward through the same
+graph (``retain_graph=True``) recomputes it from the saved inputs. After the loop ONE matrix product over all steps gives every weight and bias gradient,
 :math:`[\nabla W_{ih}, \nabla b, \nabla W_{hh}] = \sum_t \delta a_t z_t^\top`
 (:math:`\nabla b_{ih} = \nabla b_{hh} = \nabla b`), and one more gives
 :math:`\delta x_t = W_{ih}^\top \delta a_t` for all steps.
@@ -121,13 +128,14 @@ def _forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh, reverse, for_backward):
             torch.mul(o, tanh_cell, out=hidden_at[t + 1])
         saved = None
     else:
-        # coefficients[t] = [g i', c_{t-1} f', i g', f, o - h tanh(c), tanh(c) o']
+        # coefficients[t] = [tanh(c) o', g i', c_{t-1} f', i g', f, o - h tanh(c)]: backward
+        # overwrites slot 0 with da_o, slots 1-4 with [da_i, da_f, da_g, dc_{t-1}]
         coefficients = x.new_empty(steps, batch, 6, hidden)
         gates = pre[:, :3 * hidden]
         o, i, f = gates.unflatten(1, (3, hidden)).unbind(1)
-        kappa_if_at = coefficients[:, :, :2].unbind(0)
-        kappa_g_at, forget_at = coefficients[:, :, 2].unbind(0), coefficients[:, :, 3].unbind(0)
-        eta_cell_at, eta_o_at = coefficients[:, :, 4].unbind(0), coefficients[:, :, 5].unbind(0)
+        eta_o_at, kappa_if_at = coefficients[:, :, 0].unbind(0), coefficients[:, :, 1:3].unbind(0)
+        kappa_g_at, forget_at = coefficients[:, :, 3].unbind(0), coefficients[:, :, 4].unbind(0)
+        eta_cell_at = coefficients[:, :, 5].unbind(0)
         slopes = x.new_empty(batch, 3 * hidden)       # [o', i', f']
         slope_o, slopes_if = slopes[:, :hidden], slopes[:, hidden:].unflatten(1, (2, hidden))
         mm, mul, addcmul, tanh = torch.mm, torch.mul, torch.addcmul, torch.tanh
@@ -171,9 +179,14 @@ class LSTMLayer(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, h0, c0, W_ih, W_hh, b_ih, b_hh, reverse, reference=None):
-        out, h_n, c_n, saved = _forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh, reverse,
-                                        for_backward=True)
-        ctx.save_for_backward(*saved, x, h0, c0, W_ih, W_hh, b_ih, b_hh)
+        out, h_n, c_n, (step_inputs, coefficients, weights_t) = _forward(
+            x, h0, c0, W_ih, W_hh, b_ih, b_hh, reverse, for_backward=True)
+        ctx.save_for_backward(step_inputs, weights_t, x, h0, c0, W_ih, W_hh, b_ih, b_hh)
+        # backward overwrites the coefficients with the gradients (their memory is in the
+        # cache just then), so they are kept outside the saved tensors, whose version
+        # counters would otherwise forbid a second backward (retain_graph=True), which
+        # recomputes them instead
+        ctx.coefficients = coefficients
         ctx.reverse, ctx.reference = reverse, reference
         return out, h_n, c_n
 
@@ -182,45 +195,44 @@ class LSTMLayer(torch.autograd.Function):
         if torch.is_grad_enabled():
             # the gradient's own graph is wanted (create_graph=True)
             return reference_backward(ctx, "LSTMLayer", 2, (grad_out, grad_h_n, grad_c_n))
-        step_inputs, coefficients, weights_t = ctx.saved_tensors[:3]
-        W_hh = ctx.saved_tensors[7]
+        step_inputs, weights_t = ctx.saved_tensors[:2]
+        W_hh = ctx.saved_tensors[6]
+        coefficients, ctx.coefficients = ctx.coefficients, None
+        if coefficients is None:          # a second backward: the first one consumed them
+            step_inputs, coefficients, weights_t = _forward(
+                *ctx.saved_tensors[2:], ctx.reverse, for_backward=True)[3]
         steps, batch, _, hidden = coefficients.shape
         inputs = step_inputs.shape[2] - hidden - 1
         if ctx.reverse:
             grad_out = grad_out.flip(0)
         W_hh_internal = _to_internal_order(W_hh, hidden)          # (4H, H), rows o, i, f, g
 
-        # row t: [da_o, da_i, da_f, da_g, dc_{t-1}]
-        grad_pre = coefficients.new_empty(steps, batch, 5 * hidden)
-        grad_a_at = grad_pre[:, :, :4 * hidden].unbind(0)
-        grad_o_at = grad_pre[:, :, :hidden].unbind(0)
-        grad_ifg_c_at = grad_pre[:, :, hidden:].unflatten(2, (4, hidden)).unbind(0)
-        grad_c_before_at = grad_pre[:, :, 4 * hidden:].unbind(0)
+        # in place, step t's row becomes [da_o, da_i, da_f, da_g, dc_{t-1}, dc_t]
+        grad_a_at = coefficients[:, :, :4].flatten(2).unbind(0)
+        grad_o_at, kappa_at = coefficients[:, :, 0].unbind(0), coefficients[:, :, 1:5].unbind(0)
+        grad_c_before_at = coefficients[:, :, 4].unbind(0)
+        grad_c_at = coefficients[:, :, 5].unbind(0)
+        grad_c_column_at = coefficients[:, :, 5:].unbind(0)
         grad_out_at = grad_out.unbind(0)
-        kappa_at = coefficients[:, :, :4].unbind(0)
-        eta_cell_at = coefficients[:, :, 4].unbind(0)
-        eta_o_at = coefficients[:, :, 5].unbind(0)
         grad_hs = coefficients.new_empty(2, batch, hidden).unbind(0)  # alternating dh_{t-1}
-        grad_c = coefficients.new_empty(batch, hidden)
-        grad_c_column = grad_c.unsqueeze(1)
 
         grad_h = grad_h_n + grad_out_at[steps - 1]
         grad_c_after = grad_c_n
         mul, addcmul, addmm = torch.mul, torch.addcmul, torch.addmm
-        per_step = zip(kappa_at, eta_cell_at, eta_o_at, grad_ifg_c_at, grad_o_at,
-                       grad_c_before_at, grad_a_at, (None,) + grad_out_at[:-1])
-        for t, (kappa, eta_cell, eta_o, grad_ifg_c, grad_o, grad_c_before, grad_a_t,
+        per_step = zip(grad_c_at, grad_c_column_at, kappa_at, grad_o_at, grad_c_before_at,
+                       grad_a_at, (None,) + grad_out_at[:-1])
+        for t, (grad_c, grad_c_column, kappa, grad_o, grad_c_before, grad_a_t,
                 grad_out_before) in zip(range(steps - 1, -1, -1), reversed(list(per_step))):
-            addcmul(grad_c_after, grad_h, eta_cell, out=grad_c)
-            mul(grad_c_column, kappa, out=grad_ifg_c)
-            mul(grad_h, eta_o, out=grad_o)
+            addcmul(grad_c_after, grad_h, grad_c, out=grad_c)      # dc_t (over eta_cell)
+            mul(grad_c_column, kappa, out=kappa)                   # [da_i, da_f, da_g, dc_{t-1}]
+            mul(grad_h, grad_o, out=grad_o)                        # da_o (over eta_o)
             grad_c_after = grad_c_before
             if t > 0:
                 grad_h = addmm(grad_out_before, grad_a_t, W_hh_internal, out=grad_hs[t % 2])
             else:
                 grad_h = grad_a_t @ W_hh_internal                  # dL/dh0
 
-        grad_a = grad_pre[:, :, :4 * hidden].reshape(steps * batch, 4 * hidden)
+        grad_a = coefficients[:, :, :4].reshape(steps * batch, 4 * hidden)
         grad_x = grad_W_ih = grad_W_hh = grad_bias = None
         if ctx.needs_input_grad[0]:
             grad_x = (grad_a @ weights_t[:inputs].T).view(steps, batch, inputs)

@@ -223,3 +223,20 @@ def test_forward_without_gradient_equals_forward_with_one(reverse, batch):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
     plain = scan(lstm_cell, x, (h0, c0), weights, reverse=reverse)
     torch.testing.assert_close(without[0], plain[0], rtol=1e-12, atol=1e-12)
+
+
+def test_a_second_backward_gives_the_same_gradients():
+    """Backward overwrites its stored coefficients with gradients; a second backward
+    through the same graph (retain_graph=True) must recompute them, not reuse them."""
+    fast, plain = fast_and_plain(2, True, torch.float64)
+    x = torch.randn(B, T, D, dtype=torch.float64)
+    for model in (fast, plain):
+        out, (h_n, c_n) = model(x)
+        loss = (out ** 2).sum() + h_n.sum() + (c_n ** 3).sum()
+        first = torch.autograd.grad(loss, list(model.parameters()), retain_graph=True)
+        second = torch.autograd.grad(loss, list(model.parameters()))
+        for a, b in zip(first, second):
+            torch.testing.assert_close(a, b, rtol=0, atol=0)
+        model.gradients = first
+    for a, b in zip(fast.gradients, plain.gradients):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
