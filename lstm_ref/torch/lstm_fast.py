@@ -145,20 +145,23 @@ def _forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh, reverse, for_backward):
             torch.mul(o, tanh_cell, out=hidden_at[t + 1])
         saved = None
     else:
-        # coefficients[t] = [tanh(c) o', g i', c_{t-1} f', i g', f, o - h tanh(c)]: backward
-        # overwrites slot 0 with da_o, slots 1-4 with [da_i, da_f, da_g, dc_{t-1}]
+        # coefficients[t] ends as [tanh(c) o', g i', c_{t-1} f', i g', f, o - h tanh(c)]
+        # (backward overwrites slot 0 with da_o, slots 1-4 with [da_i, da_f, da_g,
+        # dc_{t-1}]); the step's product writes a_t = [a_o, a_i, a_f, a_g] into slots 2-5,
+        # so that f is already in its place once activated
         coefficients = x.new_empty(steps, batch, 6, hidden)
-        gates = pre[:, :3 * hidden]
-        o, i, f = gates.unflatten(1, (3, hidden)).unbind(1)
+        pre_at = coefficients[:, :, 2:].flatten(2).unbind(0)
+        gates_at = coefficients[:, :, 2:5].flatten(2).unbind(0)          # [o, i, f]
+        o_at, i_at, f_at, candidate_pre_at = (coefficients[:, :, k].unbind(0)
+                                              for k in (2, 3, 4, 5))
         eta_o_at, kappa_if_at = coefficients[:, :, 0].unbind(0), coefficients[:, :, 1:3].unbind(0)
-        kappa_g_at, forget_at = coefficients[:, :, 3].unbind(0), coefficients[:, :, 4].unbind(0)
-        eta_cell_at = coefficients[:, :, 5].unbind(0)
         slopes = x.new_empty(batch, 3 * hidden)       # [o', i', f']
         slope_o, slopes_if = slopes[:, :hidden], slopes[:, hidden:].unflatten(1, (2, hidden))
         mm, mul, addcmul, tanh = torch.mm, torch.mul, torch.addcmul, torch.tanh
-        per_step = zip(z_at, hidden_at[1:], kappa_if_at, kappa_g_at, forget_at,
-                       eta_cell_at, eta_o_at)
-        for t, (z, h, kappa_if, kappa_g, forget, eta_cell, eta_o) in enumerate(per_step):
+        per_step = zip(z_at, hidden_at[1:], pre_at, gates_at, o_at, i_at, f_at,
+                       candidate_pre_at, eta_o_at, kappa_if_at)
+        for t, (z, h, pre, gates, o, i, f, candidate_pre, eta_o, kappa_if) in enumerate(
+                per_step):
             pair, g, cell_before = pair_at[t % 2], candidate_at[t % 2], cell_before_at[t % 2]
             cell = cell_before_at[(t + 1) % 2]
             mm(z, weights_t, out=pre)
@@ -169,11 +172,10 @@ def _forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh, reverse, for_backward):
             tanh(cell, out=tanh_cell)
             mul(o, tanh_cell, out=h)
             addcmul(gates, gates, gates, value=-1, out=slopes)     # s (1 - s)
-            addcmul(o, h, tanh_cell, value=-1, out=eta_cell)       # o (1 - tanh^2 c)
             mul(tanh_cell, slope_o, out=eta_o)                     # tanh(c) o'
-            mul(pair, slopes_if, out=kappa_if)                     # [g i', c_{t-1} f']
-            addcmul(i, input_candidate, g, value=-1, out=kappa_g)  # i (1 - g^2)
-            forget.copy_(f)
+            addcmul(o, h, tanh_cell, value=-1, out=candidate_pre)  # o (1 - tanh^2 c)
+            mul(pair, slopes_if, out=kappa_if)                     # [g i', c_{t-1} f'] over o
+            addcmul(i, input_candidate, g, value=-1, out=i)        # i (1 - g^2), over i
         saved = (step_inputs, coefficients, weights_t)
     out = step_inputs[1:, :, first_h:]
     out = out.flip(0) if reverse else out
