@@ -54,7 +54,9 @@ row of the buffer becomes :math:`[\delta a_{t,o}, \delta a_{t,i}, \delta a_{t,f}
 \delta a_{t,g}, \delta c_{t-1}, \delta c_t]`, and the gradients are written to memory
 that is already in the cache instead of to a fresh buffer. The buffer is therefore kept on
 ``ctx`` rather than among the saved tensors, and a second backward through the same
-graph (``retain_graph=True``) recomputes it from the saved inputs. After the loop ONE matrix product over all steps gives every weight and bias gradient,
+graph (``retain_graph=True``) recomputes it from the saved inputs. Once backward is done
+with it, the buffer and its per-step views go to a small pool (CPU only, at most
+:data:`POOL_BYTES`) for the next call of the same shape. After the loop ONE matrix product over all steps gives every weight and bias gradient,
 :math:`[\nabla W_{ih}, \nabla b, \nabla W_{hh}] = \sum_t \delta a_t z_t^\top`
 (:math:`\nabla b_{ih} = \nabla b_{hh} = \nabla b`), and one more gives
 :math:`\delta x_t = W_{ih}^\top \delta a_t` for all steps.
@@ -72,7 +74,71 @@ gradients are exact too.
 
 from __future__ import annotations
 
+import threading
+
 import torch
+
+
+class _CoefficientRows:
+    """A ``(T, B, 6, H)`` coefficient buffer with its per-step views, built once.
+
+    Making the ~1400 per-step views of a T = 100 buffer costs about as much as a few
+    steps of the layer, so a buffer that a backward pass has finished with goes to a
+    small pool (:func:`_take_rows`, :func:`_give_back_rows`) and serves the next call of
+    the same shape, views included.
+    """
+
+    def __init__(self, steps, batch, hidden, like):
+        self.tensor = rows = like.new_empty(steps, batch, 6, hidden)
+        # forward: a_t over slots 2-5, [o, i, f] = slots 2-4, each gate, then the
+        # coefficients' slots 0 and 1-2
+        self.forward_views = tuple(zip(
+            rows[:, :, 2:].flatten(2).unbind(0), rows[:, :, 2:5].flatten(2).unbind(0),
+            *(rows[:, :, k].unbind(0) for k in (2, 3, 4, 5)),
+            rows[:, :, 0].unbind(0), rows[:, :, 1:3].unbind(0)))
+        self._backward_views = None
+
+    @property
+    def backward_views(self):
+        """Per step: dc_t (slot 5, ``(B, H)`` and ``(B, 1, H)``), slots 1-4, slot 0,
+        dc_{t-1} (slot 4) and da_t (slots 0-3 as ``(B, 4H)``)."""
+        if self._backward_views is None:
+            rows = self.tensor
+            self._backward_views = tuple(zip(
+                rows[:, :, 5].unbind(0), rows[:, :, 5:].unbind(0), rows[:, :, 1:5].unbind(0),
+                rows[:, :, 0].unbind(0), rows[:, :, 4].unbind(0),
+                rows[:, :, :4].flatten(2).unbind(0)))
+        return self._backward_views
+
+
+#: finished coefficient buffers kept for reuse (CPU only: on a GPU the caching allocator
+#: already reuses memory, and a buffer must not move between streams), most recent last
+_POOL: list[_CoefficientRows] = []
+_POOL_LOCK = threading.Lock()
+#: the most memory the pool may hold, in bytes
+POOL_BYTES = 64 * 2 ** 20
+
+
+def _take_rows(steps, batch, hidden, like) -> _CoefficientRows:
+    """A pooled buffer of this shape, dtype and device if there is one, else a new one."""
+    with _POOL_LOCK:
+        for k in range(len(_POOL) - 1, -1, -1):
+            rows = _POOL[k].tensor
+            if (rows.shape == (steps, batch, 6, hidden) and rows.dtype == like.dtype
+                    and rows.device == like.device):
+                return _POOL.pop(k)
+    return _CoefficientRows(steps, batch, hidden, like)
+
+
+def _give_back_rows(rows: _CoefficientRows) -> None:
+    """Keep a buffer that nothing uses any more for the next call (oldest dropped first)."""
+    size = rows.tensor.numel() * rows.tensor.element_size()
+    if rows.tensor.device.type != "cpu" or size > POOL_BYTES:
+        return
+    with _POOL_LOCK:
+        _POOL.append(rows)
+        while sum(r.tensor.numel() * r.tensor.element_size() for r in _POOL) > POOL_BYTES:
+            _POOL.pop(0)
 
 
 def _to_internal_order(rows: torch.Tensor, hidden: int) -> torch.Tensor:
@@ -149,18 +215,12 @@ def _forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh, reverse, for_backward):
         # (backward overwrites slot 0 with da_o, slots 1-4 with [da_i, da_f, da_g,
         # dc_{t-1}]); the step's product writes a_t = [a_o, a_i, a_f, a_g] into slots 2-5,
         # so that f is already in its place once activated
-        coefficients = x.new_empty(steps, batch, 6, hidden)
-        pre_at = coefficients[:, :, 2:].flatten(2).unbind(0)
-        gates_at = coefficients[:, :, 2:5].flatten(2).unbind(0)          # [o, i, f]
-        o_at, i_at, f_at, candidate_pre_at = (coefficients[:, :, k].unbind(0)
-                                              for k in (2, 3, 4, 5))
-        eta_o_at, kappa_if_at = coefficients[:, :, 0].unbind(0), coefficients[:, :, 1:3].unbind(0)
+        rows = _take_rows(steps, batch, hidden, x)
         slopes = x.new_empty(batch, 3 * hidden)       # [o', i', f']
         slope_o, slopes_if = slopes[:, :hidden], slopes[:, hidden:].unflatten(1, (2, hidden))
         mm, mul, addcmul, tanh = torch.mm, torch.mul, torch.addcmul, torch.tanh
-        per_step = zip(z_at, hidden_at[1:], pre_at, gates_at, o_at, i_at, f_at,
-                       candidate_pre_at, eta_o_at, kappa_if_at)
-        for t, (z, h, pre, gates, o, i, f, candidate_pre, eta_o, kappa_if) in enumerate(
+        per_step = zip(z_at, hidden_at[1:], rows.forward_views)
+        for t, (z, h, (pre, gates, o, i, f, candidate_pre, eta_o, kappa_if)) in enumerate(
                 per_step):
             pair, g, cell_before = pair_at[t % 2], candidate_at[t % 2], cell_before_at[t % 2]
             cell = cell_before_at[(t + 1) % 2]
@@ -176,7 +236,7 @@ def _forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh, reverse, for_backward):
             addcmul(o, h, tanh_cell, value=-1, out=candidate_pre)  # o (1 - tanh^2 c)
             mul(pair, slopes_if, out=kappa_if)                     # [g i', c_{t-1} f'] over o
             addcmul(i, input_candidate, g, value=-1, out=i)        # i (1 - g^2), over i
-        saved = (step_inputs, coefficients, weights_t)
+        saved = (step_inputs, rows, weights_t)
     out = step_inputs[1:, :, first_h:]
     out = out.flip(0) if reverse else out
     h_n, c_n = hidden_at[steps].clone(), cell_before_at[steps % 2].clone()
@@ -198,14 +258,14 @@ class LSTMLayer(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, h0, c0, W_ih, W_hh, b_ih, b_hh, reverse, reference=None):
-        out, h_n, c_n, (step_inputs, coefficients, weights_t) = _forward(
+        out, h_n, c_n, (step_inputs, rows, weights_t) = _forward(
             x, h0, c0, W_ih, W_hh, b_ih, b_hh, reverse, for_backward=True)
         ctx.save_for_backward(step_inputs, weights_t, x, h0, c0, W_ih, W_hh, b_ih, b_hh)
         # backward overwrites the coefficients with the gradients (their memory is in the
         # cache just then), so they are kept outside the saved tensors, whose version
         # counters would otherwise forbid a second backward (retain_graph=True), which
         # recomputes them instead
-        ctx.coefficients = coefficients
+        ctx.rows = rows
         ctx.reverse, ctx.reference = reverse, reference
         return out, h_n, c_n
 
@@ -216,10 +276,11 @@ class LSTMLayer(torch.autograd.Function):
             return reference_backward(ctx, "LSTMLayer", 2, (grad_out, grad_h_n, grad_c_n))
         step_inputs, weights_t = ctx.saved_tensors[:2]
         W_hh = ctx.saved_tensors[6]
-        coefficients, ctx.coefficients = ctx.coefficients, None
-        if coefficients is None:          # a second backward: the first one consumed them
-            step_inputs, coefficients, weights_t = _forward(
+        rows, ctx.rows = ctx.rows, None
+        if rows is None:                  # a second backward: the first one consumed them
+            step_inputs, rows, weights_t = _forward(
                 *ctx.saved_tensors[2:], ctx.reverse, for_backward=True)[3]
+        coefficients = rows.tensor
         steps, batch, _, hidden = coefficients.shape
         inputs = step_inputs.shape[2] - hidden - 1
         if ctx.reverse:
@@ -227,20 +288,14 @@ class LSTMLayer(torch.autograd.Function):
         W_hh_internal = _to_internal_order(W_hh, hidden)          # (4H, H), rows o, i, f, g
 
         # in place, step t's row becomes [da_o, da_i, da_f, da_g, dc_{t-1}, dc_t]
-        grad_a_at = coefficients[:, :, :4].flatten(2).unbind(0)
-        grad_o_at, kappa_at = coefficients[:, :, 0].unbind(0), coefficients[:, :, 1:5].unbind(0)
-        grad_c_before_at = coefficients[:, :, 4].unbind(0)
-        grad_c_at = coefficients[:, :, 5].unbind(0)
-        grad_c_column_at = coefficients[:, :, 5:].unbind(0)
         grad_out_at = grad_out.unbind(0)
         grad_hs = coefficients.new_empty(2, batch, hidden).unbind(0)  # alternating dh_{t-1}
 
         grad_h = grad_h_n + grad_out_at[steps - 1]
         grad_c_after = grad_c_n
         mul, addcmul, addmm = torch.mul, torch.addcmul, torch.addmm
-        per_step = zip(grad_c_at, grad_c_column_at, kappa_at, grad_o_at, grad_c_before_at,
-                       grad_a_at, (None,) + grad_out_at[:-1])
-        for t, (grad_c, grad_c_column, kappa, grad_o, grad_c_before, grad_a_t,
+        per_step = zip(rows.backward_views, (None,) + grad_out_at[:-1])
+        for t, ((grad_c, grad_c_column, kappa, grad_o, grad_c_before, grad_a_t),
                 grad_out_before) in zip(range(steps - 1, -1, -1), reversed(list(per_step))):
             addcmul(grad_c_after, grad_h, grad_c, out=grad_c)      # dc_t (over eta_cell)
             mul(grad_c_column, kappa, out=kappa)                   # [da_i, da_f, da_g, dc_{t-1}]
@@ -263,7 +318,8 @@ class LSTMLayer(torch.autograd.Function):
             grad_W_ih = _pytorch_rows(grad_weights_t[:inputs], hidden)
             grad_bias = _pytorch_rows(grad_weights_t[inputs], hidden)
             grad_W_hh = _pytorch_rows(grad_weights_t[inputs + 1:], hidden)
-        grad_c0 = grad_c_before_at[0].clone()
+        grad_c0 = coefficients[0, :, 4].clone()
+        _give_back_rows(rows)             # nothing refers to its memory any more
         return grad_x, grad_h, grad_c0, grad_W_ih, grad_W_hh, grad_bias, grad_bias, None, None
 
 

@@ -240,3 +240,40 @@ def test_a_second_backward_gives_the_same_gradients():
         model.gradients = first
     for a, b in zip(fast.gradients, plain.gradients):
         torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_interleaved_graphs_of_one_shape_keep_their_own_buffers():
+    """Backward hands its coefficient buffer to a pool for the next call of the same
+    shape; graphs alive at the same time must never share one."""
+    fast, plain = fast_and_plain(1, False, torch.float64)
+    generator = torch.Generator().manual_seed(4)
+    xs = [torch.randn(B, T, D, generator=generator, dtype=torch.float64) for _ in range(3)]
+
+    def loss(model, x):
+        out, (h_n, c_n) = model(x)
+        return (out ** 2).sum() + (h_n * c_n).sum()
+
+    def gradients(model, value):
+        return torch.autograd.grad(value, list(model.parameters()))
+
+    expected = [gradients(plain, loss(plain, x)) for x in xs]
+    first, second = loss(fast, xs[0]), loss(fast, xs[1])
+    got = {0: gradients(fast, first)}          # its buffer goes back to the pool
+    third = loss(fast, xs[2])                  # may take that buffer
+    got[1], got[2] = gradients(fast, second), gradients(fast, third)
+    for k in range(3):
+        for a, b in zip(got[k], expected[k]):
+            torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_the_buffer_pool_stays_within_its_bound():
+    from lstm_ref.torch import lstm_fast
+
+    for steps in range(1, 40):
+        x = torch.randn(steps, 64, 8, requires_grad=True)
+        weights = [torch.randn(*shape, requires_grad=True)
+                   for shape in ((4 * 256, 8), (4 * 256, 256), (4 * 256,), (4 * 256,))]
+        out, _ = lstm_layer_fast(x, (torch.zeros(64, 256), torch.zeros(64, 256)), weights)
+        out.sum().backward()
+    pooled = sum(r.tensor.numel() * r.tensor.element_size() for r in lstm_fast._POOL)
+    assert 0 < pooled <= lstm_fast.POOL_BYTES
