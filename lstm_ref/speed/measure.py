@@ -128,10 +128,17 @@ def matmul_flops_per_second(n: int, device, dtype=torch.float32, rounds: int = 5
 
 
 def numpy_blas_seconds(steps: int, batch: int, inputs: int, hidden: int,
-                       rounds: int = 5, dtype=np.float32) -> float:
+                       rounds: int = 5, dtype=np.float32, library: str = "numpy") -> float:
     """CPU seconds of the matrix products that :mod:`lstm_ref.numpy.lstm_fast` makes in
     one forward and backward pass, timed on their own (same shapes, same layouts, same
-    number of calls): the BLAS share of the NumPy path."""
+    number of calls): the BLAS share of the NumPy path.
+
+    ``library="torch"`` runs the very same products through ``torch.matmul`` on the CPU
+    (PyTorch's own BLAS, MKL in the x86 wheels) instead of NumPy's (OpenBLAS in its
+    wheels), to tell the BLAS from the code that calls it.
+    """
+    if library not in ("numpy", "torch"):
+        raise ValueError(f"library must be 'numpy' or 'torch', got {library!r}")
     rng = np.random.default_rng(0)
 
     def array(*shape):
@@ -146,14 +153,19 @@ def numpy_blas_seconds(steps: int, batch: int, inputs: int, hidden: int,
                           np.empty((hidden, batch), dtype))
     dW, dx = (np.empty((4 * hidden, inputs_1), dtype),
               np.empty((steps * batch, inputs), dtype))
+    matmul = np.matmul
+    if library == "torch":
+        W, z, W_h_T, d_t, d_all, step_out, back_out, dW, dx = (
+            torch.from_numpy(a) for a in (W, z, W_h_T, d_t, d_all, step_out, back_out, dW, dx))
+        matmul = torch.matmul
 
     def products():
         for t in range(steps):
-            np.matmul(W, z[t].T, out=step_out)        # forward, per step
+            matmul(W, z[t].T, out=step_out)           # forward, per step
         for _ in range(steps):
-            np.matmul(W_h_T, d_t, out=back_out)       # backward, per step
-        np.matmul(d_all, z[:steps].reshape(steps * batch, inputs_1), out=dW)
-        np.matmul(d_all.T, W[:, :inputs], out=dx)     # dx, all steps
+            matmul(W_h_T, d_t, out=back_out)          # backward, per step
+        matmul(d_all, z[:steps].reshape(steps * batch, inputs_1), out=dW)
+        matmul(d_all.T, W[:, :inputs], out=dx)        # dx, all steps
     times, _ = interleaved_times({"blas": products}, rounds, clock=time.process_time)
     return statistics.median(times["blas"])
 

@@ -90,3 +90,9 @@ def test_weights_of_rejects_what_the_versions_cannot_run():
         speed.Weights.of(torch.nn.LSTM(D, H, num_layers=2))
     with pytest.raises(ValueError, match="one layer, one direction"):
         speed.Weights.of(torch.nn.GRU(D, H))
+
+
+def test_blas_seconds_runs_the_same_products_through_either_library():
+    assert speed.numpy_blas_seconds(3, 2, 4, 5, rounds=1, library="torch") >= 0
+    with pytest.raises(ValueError, match="library must be"):
+        speed.numpy_blas_seconds(3, 2, 4, 5, rounds=1, library="mkl")
