@@ -76,7 +76,7 @@ def test_fast_path_large_pre_activations_stay_finite():
     with torch.no_grad():
         for parameter in model.parameters():
             parameter.mul_(200)
-    x = 100 * torch.randn(B, T, D, requires_grad=True)
+    x = (100 * torch.randn(B, T, D)).requires_grad_()
     out, (h_n, c_n) = model(x)
     assert torch.isfinite(out).all() and torch.isfinite(c_n).all()
     assert out.abs().max() <= 1
