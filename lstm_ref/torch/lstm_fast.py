@@ -166,7 +166,8 @@ def _forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh, reverse, for_backward):
     """The forward loop; with ``for_backward`` it also fills the coefficients.
 
     Returns ``out (T, B, H)`` (a view), ``h_n``, ``c_n`` and, with ``for_backward``,
-    ``(step_inputs (T+1, B, D+1+H), coefficients (T, B, 6, H), weights_t (D+1+H, 4H))``.
+    ``(step_inputs (T+1, B, D+1+H), rows, weights_t (D+1+H, 4H))``, where ``rows`` is a
+    :class:`_CoefficientRows` holding the ``(T, B, 6, H)`` coefficients.
     """
     steps, batch, inputs = x.shape
     hidden = h0.shape[1]
@@ -184,8 +185,6 @@ def _forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh, reverse, for_backward):
     _internal_columns(weights_t[ones_column], b_ih + b_hh, hidden)
     _internal_columns(weights_t[first_h:], W_hh, hidden)
 
-    pre = x.new_empty(batch, 4 * hidden)              # a_t = [a_o, a_i, a_f, a_g]
-    candidate_pre = pre[:, 3 * hidden:]
     # two alternating [g_t, c_{t-1}] pairs: step t reads c_{t-1} from one and writes c_t
     # into the other
     pairs = x.new_empty(2, batch, 2, hidden)
@@ -197,7 +196,8 @@ def _forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh, reverse, for_backward):
     z_at = step_inputs.unbind(0)
     hidden_at = step_inputs[:, :, first_h:].unbind(0)
     if not for_backward:
-        sigmoid_gates = pre[:, :3 * hidden]
+        pre = x.new_empty(batch, 4 * hidden)          # a_t = [a_o, a_i, a_f, a_g]
+        sigmoid_gates, candidate_pre = pre[:, :3 * hidden], pre[:, 3 * hidden:]
         o, i, f = sigmoid_gates.unflatten(1, (3, hidden)).unbind(1)
         for t in range(steps):
             now, after = t % 2, (t + 1) % 2
