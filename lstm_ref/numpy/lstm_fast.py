@@ -94,16 +94,22 @@ class LSTMGrads(NamedTuple):
 
 @dataclass
 class FastLSTMCache:
-    """What :func:`lstm_backward_fast` needs from :func:`lstm_forward_fast` (it only reads
-    these arrays, so backward may run more than once on one cache)."""
+    """What :func:`lstm_backward_fast` needs from :func:`lstm_forward_fast`.
+
+    Backward overwrites the coefficients in ``rows`` with the gradients (in place, while
+    they are in the cache), and sets ``rows_hold`` to ``"gradients"``; a second backward
+    on the same cache then recomputes the coefficients from ``z`` and ``c0`` first.
+    """
 
     z: np.ndarray          # (T+1, B, D+1+H) [x_t; 1; h_{t-1}] batch-major (z[T]: h_T only)
-    gates: np.ndarray      # (T+1, 5H, B) rows o, i, f, g (activations), c_{t-1} (gates[T]:
-                           # c_T only)
-    tanh_c: np.ndarray     # (T, H, B)
+    rows: np.ndarray       # (T, 6H, B): step t's coefficients, see _forward_loop
+    c0: np.ndarray         # (H, B)
     W: np.ndarray          # (4H, D+1+H) [W_ih | b_ih + b_hh | W_hh], rows o, i, f, g
+    W_scaled: np.ndarray   # W with the sigmoid rows (o, i, f) halved
+    c_n: np.ndarray        # (H, B)
     permutation: np.ndarray
     workspace: Workspace   # owns the arrays above; reused by the next call that gets it
+    rows_hold: str = "coefficients"
 
 
 def _batch_major(steps_fm: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -114,6 +120,53 @@ def _batch_major(steps_fm: np.ndarray, out: np.ndarray) -> np.ndarray:
     for t in range(steps_fm.shape[0]):
         out[:, t] = steps_fm[t].T
     return out
+
+
+
+def _forward_loop(z, W_scaled, c0, rows, h_cols, c_n):
+    r"""Run the steps: write :math:`h_t` into ``z[t+1]`` and, per step, the coefficients
+
+    :math:`[\tanh(c_t)\, o',\ g\, i',\ c_{t-1} f',\ i g',\ f,\ o - h_t \tanh c_t]`
+    into step t's (6H, B) block of ``rows`` (``'`` the activation's slope), and
+    :math:`c_T` into ``c_n``.
+    """
+    steps, batch = z.shape[0] - 1, z.shape[1]
+    H = c0.shape[0]
+    dtype = z.dtype
+    # alternating [g_t; c_{t-1}] pairs: step t reads c_{t-1} from one, writes c_t into the other
+    pairs = np.empty((2, 2, H, batch), dtype)
+    pairs[0, 1] = c0
+    products = np.empty((2, H, batch), dtype)      # [i g, f c_{t-1}]
+    tanh_c = np.empty((H, batch), dtype)
+    h = np.empty((H, batch), dtype)
+    slopes = np.empty((3 * H, batch), dtype)       # [o', i', f']
+    slopes_if = slopes[H:].reshape(2, H, batch)
+    for t, r in enumerate(rows):
+        pair, cell = pairs[t % 2], pairs[(t + 1) % 2, 1]
+        g = pair[0]
+        np.matmul(W_scaled, z[t].T, out=r[2 * H:])                 # [a_o, a_i, a_f, a_g]
+        sig = r[2 * H:5 * H]
+        np.tanh(sig, out=sig)
+        np.tanh(r[5 * H:], out=g)
+        sig *= 0.5
+        sig += 0.5                                # slots 2-4: o, i, f = sigma(.)
+        np.multiply(r[3 * H:5 * H].reshape(2, H, batch), pair, out=products)
+        np.add(products[0], products[1], out=cell)               # c_t = i g + f c_{t-1}
+        np.tanh(cell, out=tanh_c)
+        o = r[2 * H:3 * H]
+        np.multiply(o, tanh_c, out=h)                            # h_t = o tanh(c_t)
+        z[t + 1, :, h_cols] = h.T
+        np.multiply(sig, sig, out=slopes)
+        np.subtract(sig, slopes, out=slopes)                     # s (1 - s)
+        np.multiply(tanh_c, slopes[:H], out=r[:H])               # tanh(c) o'
+        eta_c = r[5 * H:]
+        np.multiply(h, tanh_c, out=eta_c)
+        np.subtract(o, eta_c, out=eta_c)                         # o (1 - tanh^2 c)
+        np.multiply(pair, slopes_if, out=r[H:3 * H].reshape(2, H, batch))  # [g i', c f']
+        i = r[3 * H:4 * H]
+        products[0] *= g
+        np.subtract(i, products[0], out=i)                       # i g' = i - (i g) g
+    np.copyto(c_n, pairs[steps % 2, 1])
 
 
 def lstm_forward_fast(x, h0, c0, W_ih, W_hh, b_ih, b_hh, workspace: Workspace | None = None):
@@ -130,8 +183,6 @@ def lstm_forward_fast(x, h0, c0, W_ih, W_hh, b_ih, b_hh, workspace: Workspace | 
     dtype = x.dtype
     perm = _gate_permutation(H)
     ws = Workspace() if workspace is None else workspace
-    # [W_ih | b_ih + b_hh | W_hh] with rows o, i, f, g, in the workspace: fresh arrays of
-    # this size cost page faults, about 5% of forward + backward at B = 1
     W = ws.array("W", (4 * H, features + 1 + H), dtype)
     W[:, :features] = W_ih[perm]
     W[:, features] = (b_ih + b_hh)[perm]
@@ -140,124 +191,67 @@ def lstm_forward_fast(x, h0, c0, W_ih, W_hh, b_ih, b_hh, workspace: Workspace | 
     np.multiply(W[:3 * H], 0.5, out=W_scaled[:3 * H])       # sigmoid rows: tanh(a / 2)
     W_scaled[3 * H:] = W[3 * H:]
 
-    # z[t] = [x_t; 1; h_{t-1}] stored batch-major, (B, D+1+H) per step: one product per
-    # step (against z[t].T, which BLAS reads as a transposed operand) gives the whole
-    # pre-activation, biases included; x is copied in without a transpose, and the
-    # (T*B, D+1+H) matrix of all steps is the weight gradient's operand as it stands
     h_cols = slice(features + 1, features + 1 + H)
     z = ws.array("z", (steps + 1, batch, features + 1 + H), dtype)
     z[:steps, :, :features] = x.transpose(1, 0, 2)
     z[:, :, features] = 1
     z[0, :, h_cols] = h0
-    # gates[t] = [o; i; f; g; c_{t-1}] (5H, B): g next to c_{t-1}, so that one product
-    # of the (2, H, B) blocks [i; f] and [g; c_{t-1}] gives i * g and f * c_{t-1}
-    gates = ws.array("gates", (steps + 1, 5 * H, batch), dtype)
-    gates[0, 4 * H:] = np.asarray(c0).T
-    tanh_c = ws.array("tanh_c", (steps, H, batch), dtype)
-    products = np.empty((2, H, batch), dtype=dtype)
-    for t in range(steps):
-        a = gates[t, :4 * H]
-        np.matmul(W_scaled, z[t].T, out=a)
-        np.tanh(a, out=a)
-        sig = a[:3 * H]
-        sig *= 0.5
-        sig += 0.5                                # now o, i, f = sigma(.), g = tanh(.)
-        np.multiply(gates[t, H:3 * H].reshape(2, H, batch),
-                    gates[t, 3 * H:].reshape(2, H, batch), out=products)
-        c_t = gates[t + 1, 4 * H:]
-        np.add(products[0], products[1], out=c_t)  # c_t = f * c_{t-1} + i * g
-        np.tanh(c_t, out=tanh_c[t])
-        np.multiply(a[:H], tanh_c[t], out=z[t + 1, :, h_cols].T)  # h_t = o * tanh(c_t)
+    c0_fm = ws.array("c0", (H, batch), dtype)
+    c0_fm[...] = np.asarray(c0).T
+    c_n = ws.array("c_n", (H, batch), dtype)
+    rows = ws.array("rows", (steps, 6 * H, batch), dtype)
+    _forward_loop(z, W_scaled, c0_fm, rows, h_cols, c_n)
 
-    cache = FastLSTMCache(z, gates, tanh_c, W, perm, ws)
+    cache = FastLSTMCache(z, rows, c0_fm, W, W_scaled, c_n, perm, ws)
     out = z[1:, :, h_cols].transpose(1, 0, 2).copy()                  # (B, T, H)
-    return out, gates[steps, 4 * H:].T.copy(), cache      # never a view of the workspace
-
-
-def _chunk_steps(steps: int, rows: int, batch: int, itemsize: int) -> int:
-    """Steps per chunk of backward, so that a chunk's (steps, rows, B) buffers of local
-    derivatives and gradients stay in the cache between the passes over them."""
-    return max(1, min(steps, CHUNK_BYTES // (rows * batch * itemsize)))
-
-
-CHUNK_BYTES = 1 << 20
-
-
-def _coefficients(k: FastLSTMCache, t0: int, t1: int, coef: np.ndarray) -> None:
-    r"""Local derivatives of steps t0..t1-1 into ``coef`` (t1 - t0, 6H, B), rows
-
-    * :math:`o (1 - \tanh^2 c_t)`, so that :math:`\delta c = \delta c_t` + this times
-      :math:`\delta h_t`;
-    * :math:`\tanh(c_t)\, o (1 - o)`: :math:`\delta a_o` per :math:`\delta h_t`;
-    * :math:`g\, i (1 - i)`, :math:`c_{t-1} f (1 - f)`, :math:`i (1 - g^2)` and
-      :math:`f`: :math:`\delta a_i, \delta a_f, \delta a_g` and :math:`\delta c_{t-1}`
-      per :math:`\delta c`.
-    """
-    H = k.tanh_c.shape[1]
-    gates, tanh_c = k.gates[t0:t1], k.tanh_c[t0:t1]
-    o, i, f, g, c_prev = (gates[:, n * H:(n + 1) * H] for n in range(5))
-    slope_c, coef_o, coef_i, coef_f, coef_g, coef_carry = (coef[:, n * H:(n + 1) * H]
-                                                            for n in range(6))
-    sigmoid_slopes = coef[:, H:4 * H]
-    np.subtract(1, gates[:, :3 * H], out=sigmoid_slopes)
-    sigmoid_slopes *= gates[:, :3 * H]            # o (1 - o), i (1 - i), f (1 - f)
-    coef_o *= tanh_c
-    coef_i *= g
-    coef_f *= c_prev
-    np.multiply(g, g, out=coef_g)
-    np.subtract(1, coef_g, out=coef_g)
-    coef_g *= i
-    np.multiply(tanh_c, tanh_c, out=slope_c)
-    np.subtract(1, slope_c, out=slope_c)
-    slope_c *= o
-    np.copyto(coef_carry, f)
+    return out, c_n.T.copy(), cache                       # never a view of the workspace
 
 
 def lstm_backward_fast(dh, cache: FastLSTMCache, dh_n=None, dc_n=None):
     """Vectorised :func:`lstm.lstm_backward`; returns the same ``LSTMGrads``."""
 
     k = cache
-    steps, H, batch = k.tanh_c.shape
-    dtype = k.gates.dtype
+    steps = k.z.shape[0] - 1
+    H, batch = k.c0.shape
+    dtype = k.z.dtype
     check_gradient_shape(dh, (batch, steps, H), "dh")
     for name, value in (("dh_n", dh_n), ("dc_n", dc_n)):
         if value is not None:
             check_gradient_shape(value, (batch, H), name)
-    ws = k.workspace
-    chunk = _chunk_steps(steps, 6 * H, batch, dtype.itemsize)
-    coef = ws.array("coef", (chunk, 6 * H, batch), dtype)
-    # d[l] (6H, B) for step t0 + l of the chunk: rows dc, then da_o, da_i, da_f, da_g
-    # (the pre-activation gradient, rows o, i, f, g), then dc_{t-1}
-    d = ws.array("d_pre", (chunk, 6 * H, batch), dtype)
-    d[0, 5 * H:] = 0 if dc_n is None else np.asarray(dc_n, dtype).T
-    # the pre-activation gradients of all steps side by side, (4H, T*B), filled chunk
-    # by chunk while they are in the cache
-    d_all = ws.array("d_all", (4 * H, steps, batch), dtype)
-    W_hh_T = np.ascontiguousarray(k.W[:, -H:].T)                     # (H, 4H)
-    dh = np.asarray(dh)
-    dh_prev = np.zeros((H, batch), dtype)         # C-contiguous: matmul writes into it
-    if dh_n is not None:
-        dh_prev[...] = np.asarray(dh_n).T
-    dh_t = np.empty((H, batch), dtype)
-    for t0 in reversed(range(0, steps, chunk)):
-        length = min(chunk, steps - t0)
-        _coefficients(k, t0, t0 + length, coef[:length])
-        for t in reversed(range(t0, t0 + length)):
-            l = t - t0
-            d_t = d[l]
-            np.add(dh[:, t].T, dh_prev, out=dh_t)                    # from above and t+1
-            np.multiply(coef[l, :2 * H].reshape(2, H, batch), dh_t,
-                        out=d_t[:2 * H].reshape(2, H, batch))
-            d_t[:H] += d[l + 1 if l + 1 < length else 0, 5 * H:]     # dc
-            np.multiply(coef[l, 2 * H:].reshape(4, H, batch), d_t[:H],
-                        out=d_t[2 * H:].reshape(4, H, batch))
-            np.matmul(W_hh_T, d_t[H:5 * H], out=dh_prev)             # dh_{t-1}
-        np.copyto(d_all[:, t0:t0 + length], d[:length, H:5 * H].transpose(1, 0, 2))
-
-    # each weight gradient (biases included) is one product over all steps
-    d_flat = d_all.reshape(4 * H, steps * batch)
     inputs = k.z.shape[2]
     features = inputs - 1 - H
+    if k.rows_hold != "coefficients":     # a previous backward turned them into gradients
+        _forward_loop(k.z, k.W_scaled, k.c0, k.rows, slice(features + 1, inputs), k.c_n)
+    k.rows_hold = "gradients"
+    ws = k.workspace
+    W_hh_T = ws.array("W_hh_T", (H, 4 * H), dtype)
+    W_hh_T[...] = k.W[:, features + 1:].T
+    dh = np.asarray(dh)
+    dh_prev = ws.array("dh_prev", (H, batch), dtype)   # C-contiguous: matmul writes into it
+    if dh_n is None:
+        dh_prev[...] = 0
+    else:
+        dh_prev[...] = np.asarray(dh_n).T
+    dh_t = np.empty((H, batch), dtype)
+    dc = np.zeros((H, batch), dtype) if dc_n is None else np.asarray(dc_n, dtype).T
+    # in place, step t's block becomes [da_o, da_i, da_f, da_g, dc_{t-1}, dc_t]
+    step_rows = k.rows
+    for t in reversed(range(steps)):
+        r = step_rows[t]
+        np.add(dh[:, t].T, dh_prev, out=dh_t)                    # from above and t+1
+        dc_t = r[5 * H:]
+        dc_t *= dh_t
+        dc_t += dc                                               # dc_t
+        kappa = r[H:5 * H].reshape(4, H, batch)
+        np.multiply(kappa, dc_t, out=kappa)                      # [da_i, da_f, da_g, dc_{t-1}]
+        r[:H] *= dh_t                                            # da_o
+        np.matmul(W_hh_T, r[:4 * H], out=dh_prev)                # dh_{t-1}
+        dc = r[4 * H:5 * H]
+
+    # each weight gradient (biases included) is one product over all steps
+    d_all = ws.array("d_all", (4 * H, steps, batch), dtype)
+    np.copyto(d_all, k.rows[:, :4 * H].transpose(1, 0, 2))
+    d_flat = d_all.reshape(4 * H, steps * batch)
     dW = ws.array("dW", (4 * H, inputs), dtype)
     np.matmul(d_flat, k.z[:steps].reshape(steps * batch, inputs), out=dW)  # (4H, D+1+H)
     dx = ws.array("dx", (steps, batch, features), dtype)
@@ -270,4 +264,4 @@ def lstm_backward_fast(dh, cache: FastLSTMCache, dh_n=None, dc_n=None):
     # copies (not ascontiguousarray): at B = 1 a transpose is contiguous, and the workspace
     # itself would be returned
     return LSTMGrads(dx.transpose(1, 0, 2).copy(), dh_prev.T.copy(),
-                     d[0, 5 * H:].T.copy(), dW_ih, dW_hh, db, db.copy())
+                     dc.T.copy(), dW_ih, dW_hh, db, db.copy())

@@ -213,28 +213,32 @@ def test_recycled_buffers_do_not_leak_between_calls():
     np.testing.assert_array_equal(first_out, first_copy)   # returned arrays are never reused
 
 
-@pytest.mark.parametrize("chunk_steps", [1, 2, 4])
-def test_fast_backward_in_chunks_equals_step_path(monkeypatch, chunk_steps):
-    """Backward runs in chunks of steps; chunks of 1, 2 and 4 steps over 7 steps (the
-    last chunk partial) must give the readable path's numbers."""
-    from lstm_ref.numpy import lstm_fast
-
-    rng = np.random.default_rng(chunk_steps)
-    b, t, d, h = 3, 7, 4, 5
-    monkeypatch.setattr(lstm_fast, "CHUNK_BYTES", chunk_steps * 6 * h * b * 8)
-    assert lstm_fast._chunk_steps(t, 6 * h, b, 8) == chunk_steps
-    x = rng.standard_normal((b, t, d))
-    h0, c0, dh_n, dc_n = rng.standard_normal((4, b, h))
+@pytest.mark.parametrize("batch", [1, 3])
+def test_second_backward_on_one_cache_recomputes_the_coefficients(batch):
+    """Backward overwrites the coefficients that forward stored with the gradients (in
+    place); the cache says so, and a second backward on it recomputes them first: every
+    backward must give the readable path's numbers, and the same ones twice."""
+    rng = np.random.default_rng(batch)
+    t, d, h = 7, 4, 5
+    x = rng.standard_normal((batch, t, d))
+    h0, c0, dh_n, dc_n = rng.standard_normal((4, batch, h))
     weights = [rng.standard_normal(shape) * 0.5
                for shape in ((4 * h, d), (4 * h, h), (4 * h,), (4 * h,))]
-    dh = rng.standard_normal((b, t, h))
+    dh = rng.standard_normal((batch, t, h))
     _, _, cache_slow = lstm_forward(x, h0, c0, *weights)
     _, _, cache_fast = lstm_forward_fast(x, h0, c0, *weights)
-    for final in [(dh_n, dc_n), (None, None)]:
+    assert cache_fast.rows_hold == "coefficients"
+    first = None
+    for final in [(dh_n, dc_n), (None, None), (dh_n, dc_n)]:
         slow = lstm_backward(dh, cache_slow, *final)
         fast = lstm_backward_fast(dh, cache_fast, *final)
+        assert cache_fast.rows_hold == "gradients"
         for name, a, b_ in zip(slow._fields, fast, slow):
             np.testing.assert_allclose(a, b_, rtol=1e-12, atol=1e-13, err_msg=name)
+        if first is None:
+            first = fast
+    for name, a, b_ in zip(fast._fields, fast, first):
+        np.testing.assert_array_equal(a, b_, err_msg=name)
 
 
 def test_fast_path_returns_no_view_of_its_buffers_at_batch_one():
