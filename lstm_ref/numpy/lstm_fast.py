@@ -70,6 +70,7 @@ class Workspace:
 
     def __init__(self):
         self._arrays: dict[str, np.ndarray] = {}
+        self._views: dict[str, tuple] = {}
 
     def array(self, name: str, shape: tuple, dtype) -> np.ndarray:
         """An uninitialised array of this shape and dtype, recycled when possible."""
@@ -77,6 +78,16 @@ class Workspace:
         if array is None or array.shape != shape or array.dtype != dtype:
             array = self._arrays[name] = np.empty(shape, dtype=dtype)
         return array
+
+    def views(self, name: str, bases: tuple, make):
+        """``make()`` (e.g. per-step views of ``bases``), made again only when one of
+        the arrays ``bases`` is not the one it was made from: repeated calls of one
+        shape reuse both the buffers and the views into them."""
+        entry = self._views.get(name)
+        if entry is None or len(entry[0]) != len(bases) or any(
+                a is not b for a, b in zip(entry[0], bases)):
+            entry = self._views[name] = (bases, make())
+        return entry[1]
 
 
 class LSTMGrads(NamedTuple):
@@ -123,7 +134,18 @@ def _batch_major(steps_fm: np.ndarray, out: np.ndarray) -> np.ndarray:
 
 
 
-def _forward_loop(z, W_scaled, c0, rows, h_cols, c_n):
+def _forward_views(z, rows, h_cols, pairs):
+    """Per step, every view the forward loop uses (made once: see Workspace.views)."""
+    steps, H = rows.shape[0], rows.shape[1] // 6
+    batch = rows.shape[2]
+    return [(r[2 * H:], r[2 * H:5 * H], r[5 * H:], pairs[t % 2, 0],
+             r[3 * H:5 * H].reshape(2, H, batch), pairs[t % 2], pairs[(t + 1) % 2, 1],
+             r[2 * H:3 * H], z[t].T, z[t + 1, :, h_cols], r[:H], r[5 * H:],
+             r[H:3 * H].reshape(2, H, batch), r[3 * H:4 * H])
+            for t, r in enumerate(rows)]
+
+
+def _forward_loop(z, W_scaled, c0, rows, h_cols, c_n, ws: Workspace):
     r"""Run the steps: write :math:`h_t` into ``z[t+1]`` and, per step, the coefficients
 
     :math:`[\tanh(c_t)\, o',\ g\, i',\ c_{t-1} f',\ i g',\ f,\ o - h_t \tanh c_t]`
@@ -134,38 +156,37 @@ def _forward_loop(z, W_scaled, c0, rows, h_cols, c_n):
     H = c0.shape[0]
     dtype = z.dtype
     # alternating [g_t; c_{t-1}] pairs: step t reads c_{t-1} from one, writes c_t into the other
-    pairs = np.empty((2, 2, H, batch), dtype)
+    pairs = ws.array("pairs", (2, 2, H, batch), dtype)
     pairs[0, 1] = c0
-    products = np.empty((2, H, batch), dtype)      # [i g, f c_{t-1}]
-    tanh_c = np.empty((H, batch), dtype)
-    h = np.empty((H, batch), dtype)
-    slopes = np.empty((3 * H, batch), dtype)       # [o', i', f']
-    slopes_if = slopes[H:].reshape(2, H, batch)
-    for t, r in enumerate(rows):
-        pair, cell = pairs[t % 2], pairs[(t + 1) % 2, 1]
-        g = pair[0]
-        np.matmul(W_scaled, z[t].T, out=r[2 * H:])                 # [a_o, a_i, a_f, a_g]
-        sig = r[2 * H:5 * H]
-        np.tanh(sig, out=sig)
-        np.tanh(r[5 * H:], out=g)
+    products = ws.array("products", (2, H, batch), dtype)      # [i g, f c_{t-1}]
+    input_candidate, forget_carry = products
+    tanh_c = ws.array("tanh_c", (H, batch), dtype)
+    h = ws.array("h", (H, batch), dtype)
+    slopes = ws.array("slopes", (3 * H, batch), dtype)       # [o', i', f']
+    slope_o, slopes_if = slopes[:H], slopes[H:].reshape(2, H, batch)
+    per_step = ws.views("forward", (z, rows, pairs),
+                        lambda: _forward_views(z, rows, h_cols, pairs))
+    mul, add, sub, tanh, matmul = np.multiply, np.add, np.subtract, np.tanh, np.matmul
+    for (pre, sig, pre_g, g, i_f, pair, cell, o, z_t, h_next, eta_o, eta_c, kappa_if,
+         i) in per_step:
+        matmul(W_scaled, z_t, out=pre)                            # [a_o, a_i, a_f, a_g]
+        tanh(sig, out=sig)
+        tanh(pre_g, out=g)
         sig *= 0.5
         sig += 0.5                                # slots 2-4: o, i, f = sigma(.)
-        np.multiply(r[3 * H:5 * H].reshape(2, H, batch), pair, out=products)
-        np.add(products[0], products[1], out=cell)               # c_t = i g + f c_{t-1}
-        np.tanh(cell, out=tanh_c)
-        o = r[2 * H:3 * H]
-        np.multiply(o, tanh_c, out=h)                            # h_t = o tanh(c_t)
-        z[t + 1, :, h_cols] = h.T
-        np.multiply(sig, sig, out=slopes)
-        np.subtract(sig, slopes, out=slopes)                     # s (1 - s)
-        np.multiply(tanh_c, slopes[:H], out=r[:H])               # tanh(c) o'
-        eta_c = r[5 * H:]
-        np.multiply(h, tanh_c, out=eta_c)
-        np.subtract(o, eta_c, out=eta_c)                         # o (1 - tanh^2 c)
-        np.multiply(pair, slopes_if, out=r[H:3 * H].reshape(2, H, batch))  # [g i', c f']
-        i = r[3 * H:4 * H]
-        products[0] *= g
-        np.subtract(i, products[0], out=i)                       # i g' = i - (i g) g
+        mul(i_f, pair, out=products)
+        add(input_candidate, forget_carry, out=cell)              # c_t = i g + f c_{t-1}
+        tanh(cell, out=tanh_c)
+        mul(o, tanh_c, out=h)                                     # h_t = o tanh(c_t)
+        h_next[...] = h.T
+        mul(sig, sig, out=slopes)
+        sub(sig, slopes, out=slopes)                              # s (1 - s)
+        mul(tanh_c, slope_o, out=eta_o)                           # tanh(c) o'
+        mul(h, tanh_c, out=eta_c)
+        sub(o, eta_c, out=eta_c)                                  # o (1 - tanh^2 c)
+        mul(pair, slopes_if, out=kappa_if)                        # [g i', c_{t-1} f'] over o
+        input_candidate *= g
+        sub(i, input_candidate, out=i)                            # i g' = i - (i g) g
     np.copyto(c_n, pairs[steps % 2, 1])
 
 
@@ -200,7 +221,7 @@ def lstm_forward_fast(x, h0, c0, W_ih, W_hh, b_ih, b_hh, workspace: Workspace | 
     c0_fm[...] = np.asarray(c0).T
     c_n = ws.array("c_n", (H, batch), dtype)
     rows = ws.array("rows", (steps, 6 * H, batch), dtype)
-    _forward_loop(z, W_scaled, c0_fm, rows, h_cols, c_n)
+    _forward_loop(z, W_scaled, c0_fm, rows, h_cols, c_n, ws)
 
     cache = FastLSTMCache(z, rows, c0_fm, W, W_scaled, c_n, perm, ws)
     out = z[1:, :, h_cols].transpose(1, 0, 2).copy()                  # (B, T, H)
@@ -209,6 +230,16 @@ def lstm_forward_fast(x, h0, c0, W_ih, W_hh, b_ih, b_hh, workspace: Workspace | 
 
 #: steps per block of the copy that lays the gradients of all steps side by side
 COPY_STEPS = 16
+
+
+def _backward_views(rows):
+    """Per step: slots 5 and 0, slot 5, slots 1-4 as (4, H, B), slots 0-3, slot 4."""
+    H, batch = rows.shape[1] // 6, rows.shape[2]
+    views = []
+    for r in rows:
+        slots = r.reshape(6, H, batch)
+        views.append((slots[5::-5], r[5 * H:], slots[1:5], r[:4 * H], r[4 * H:5 * H]))
+    return views
 
 
 def lstm_backward_fast(dh, cache: FastLSTMCache, dh_n=None, dc_n=None):
@@ -225,7 +256,8 @@ def lstm_backward_fast(dh, cache: FastLSTMCache, dh_n=None, dc_n=None):
     inputs = k.z.shape[2]
     features = inputs - 1 - H
     if k.rows_hold != "coefficients":     # a previous backward turned them into gradients
-        _forward_loop(k.z, k.W_scaled, k.c0, k.rows, slice(features + 1, inputs), k.c_n)
+        _forward_loop(k.z, k.W_scaled, k.c0, k.rows, slice(features + 1, inputs), k.c_n,
+                      k.workspace)
     k.rows_hold = "gradients"
     ws = k.workspace
     W_hh_T = ws.array("W_hh_T", (H, 4 * H), dtype)
@@ -236,21 +268,20 @@ def lstm_backward_fast(dh, cache: FastLSTMCache, dh_n=None, dc_n=None):
         dh_prev[...] = 0
     else:
         dh_prev[...] = np.asarray(dh_n).T
-    dh_t = np.empty((H, batch), dtype)
+    dh_t = ws.array("dh_t", (H, batch), dtype)
     dc = np.zeros((H, batch), dtype) if dc_n is None else np.asarray(dc_n, dtype).T
+    dh_steps = dh.transpose(1, 2, 0)                              # (T, H, B), a view
     # in place, step t's block becomes [da_o, da_i, da_f, da_g, dc_{t-1}, dc_t]
-    step_rows = k.rows
+    per_step = ws.views("backward", (k.rows,), lambda: _backward_views(k.rows))
+    mul, add, matmul = np.multiply, np.add, np.matmul
     for t in reversed(range(steps)):
-        r = step_rows[t]
-        np.add(dh[:, t].T, dh_prev, out=dh_t)                    # from above and t+1
-        dc_t = r[5 * H:]
-        dc_t *= dh_t
-        dc_t += dc                                               # dc_t
-        kappa = r[H:5 * H].reshape(4, H, batch)
-        np.multiply(kappa, dc_t, out=kappa)                      # [da_i, da_f, da_g, dc_{t-1}]
-        r[:H] *= dh_t                                            # da_o
-        np.matmul(W_hh_T, r[:4 * H], out=dh_prev)                # dh_{t-1}
-        dc = r[4 * H:5 * H]
+        ends, dc_t, kappa, da, dc_before = per_step[t]
+        add(dh_steps[t], dh_prev, out=dh_t)                       # from above and t+1
+        mul(ends, dh_t, out=ends)                                 # [dh eta_c, da_o]
+        dc_t += dc                                                # dc_t
+        mul(kappa, dc_t, out=kappa)                               # [da_i, da_f, da_g, dc_{t-1}]
+        matmul(W_hh_T, da, out=dh_prev)                           # dh_{t-1}
+        dc = dc_before
 
     # each weight gradient (biases included) is one product over all steps
     d_all = ws.array("d_all", (4 * H, steps, batch), dtype)
