@@ -1,50 +1,68 @@
 r"""A fast LSTM sequence path: same numbers as :func:`lstm.lstm_forward`, less overhead.
 
-The readable path in ``lstm.py`` allocates a dozen small arrays per time step. Here:
+The readable path in ``lstm.py`` allocates a dozen small arrays per time step. Here (the
+design of :mod:`lstm_ref.torch.lstm_fast`, in NumPy's terms):
 
 * one product per step gives the whole pre-activation: :math:`z_t = [x_t; 1; h_{t-1}]`
   against :math:`W = [W_{ih} \mid b_{ih} + b_{hh} \mid W_{hh}]` (the biases ride on a
-  row of ones); the loop writes :math:`h_t` straight into :math:`z_{t+1}`;
-* every buffer is allocated once and the loop works in place (``out=`` arguments);
-  a :class:`Workspace` lets repeated calls (training) reuse the buffers of the previous
-  call: fresh multi-megabyte arrays cost page faults, about a fifth of the run time;
+  row of ones); the loop writes :math:`h_t` into :math:`z_{t+1}`;
+* every buffer is allocated once and the loops work in place (``out=`` arguments); a
+  :class:`Workspace` lets repeated calls (training) reuse the buffers of the previous
+  call (fresh multi-megabyte arrays cost page faults, about a fifth of the run time),
+  and also the per-step views into them, which cost about as much as the loop's
+  arithmetic at B = 1;
 * gates, cell states and gradients are kept feature-major, (H, B) per step instead of
-  (B, H): a gate is then a block of ROWS of the (4H, B) pre-activation, i.e. contiguous
-  memory, and the element-wise operations run about twice as fast as on column slices;
-  the product's input :math:`z_t` alone is stored batch-major, (B, D+1+H) per step
-  (BLAS reads ``z[t].T`` as a transposed operand at no cost): x is copied in and the
-  outputs are copied out without transposing (dh is read transposed one step at a
-  time), and the (T*B, D+1+H) matrix of all steps is the weight gradient's operand as
-  it stands (a transposing copy of it in backward cost more than writing :math:`h_t`
-  transposed in forward);
+  (B, H): a gate is then a block of ROWS, i.e. contiguous memory, and an element-wise
+  operation is one inner loop instead of one per batch row (blocks that are strided,
+  even only between steps, made the forward pass take 1.5 times as long); the product's
+  input :math:`z_t` alone is stored batch-major, (B, D+1+H) per step (BLAS reads
+  ``z[t].T`` as a transposed operand at no cost): x is copied in and the outputs are
+  copied out without transposing, and the (T*B, D+1+H) matrix of all steps is the
+  weight gradient's operand as it stands;
 * the gate rows are permuted from i, f, g, o to o, i, f, g so that the three sigmoid
   gates are one contiguous block, and the sigmoid rows are pre-scaled by 1/2 so that
-  one ``tanh`` over all 4H rows gives every gate, using
   :math:`\sigma(a) = \tfrac12 (1 + \tanh(a/2))` (exact scaling by a power of two; no
-  ``exp``, hence no overflow); :math:`c_{t-1}` is stored right after g, so one product
-  of the blocks [i; f] and [g; c_{t-1}] gives both terms of :math:`c_t`;
-* backward: every local derivative depends on forward values only, so the coefficients
-  that turn :math:`\delta h_t` and :math:`\delta c` into gradients are computed for many
-  steps at once (:func:`_coefficients`), in chunks of steps small enough to stay in the
-  cache; a step then costs four element-wise operations and one matrix product:
+  ``exp``, hence no overflow);
+* the forward step also computes what backward needs, while the step's values are in
+  the cache, into ONE (6H, B) block per step of a (T, 6H, B) buffer (``'`` the
+  activation's slope, :math:`\sigma' = \sigma (1 - \sigma)`, :math:`\tanh' = 1 - \tanh^2`):
 
   .. math::
 
-      [\delta c;\ \delta a_o] = [o (1 - \tanh^2 c_t);\ \tanh(c_t)\, o (1 - o)]
-          \odot \delta h_t, \qquad \delta c \mathrel{+}= \delta c_t, \\
-      [\delta a_i;\ \delta a_f;\ \delta a_g;\ \delta c_{t-1}] =
-          [g\, i (1 - i);\ c_{t-1} f (1 - f);\ i (1 - g^2);\ f] \odot \delta c, \qquad
-      \delta h_{t-1} = \delta \mathrm{out}_{t-1} + W_{hh}^\top \delta a_t;
+      [\tanh(c_t)\, o',\ g\, i',\ c_{t-1} f',\ i g',\ f,\ o (1 - \tanh^2 c_t)];
 
-* each chunk's pre-activation gradients are laid side by side as (4H, T*B) while they
-  are in the cache, and after the loop one product gives every weight and bias
-  gradient, :math:`\delta W = \sum_t \delta a_t z_t^\top` (against z as stored), and
-  one more :math:`\delta x = \delta a\, W_{ih}` for all t at once.
+  the step's product writes :math:`[a_o, a_i, a_f, a_g]` straight into slots 2-5, so
+  that once activated f is already in slot 4; o, i and :math:`a_g` are overwritten by
+  coefficients once used. :math:`g` is written next to :math:`c_{t-1}` (two
+  alternating pairs), so that one product of [i, f] and [g, c_{t-1}] gives both terms
+  of :math:`c_t`, and one of [g, c_{t-1}] and [i', f'] gives slots 1-2;
+  :math:`i g' = i - (i g) g` and :math:`o (1 - \tanh^2 c_t) = o - h_t \tanh c_t` take
+  one operation each after the products already made;
+* backward works in place on that block (memory that forward filled, no fresh gradient
+  buffer), four element-wise operations and one product per step:
+
+  .. math::
+
+      [\delta c_t;\ \delta a_o] = \delta h_t \odot [\text{slot } 5;\ \text{slot } 0]
+          \ (+\, \delta c \text{ for } \delta c_t), \qquad
+      [\delta a_i;\ \delta a_f;\ \delta a_g;\ \delta c_{t-1}] =
+          \delta c_t \odot \text{slots } 1\text{-}4, \qquad
+      \delta h_{t-1} = \delta \mathrm{out}_{t-1} + W_{hh}^\top \delta a_t,
+
+  after which slots 0-3 are :math:`\delta a_t` in the weights' row order. Backward
+  thus destroys the coefficients: the cache records it (``rows_hold``), and a second
+  backward on the same cache first recomputes them from the stored inputs;
+* after the loop the gradients of all steps are copied side by side as (4H, T*B), in
+  blocks of :data:`COPY_STEPS` steps (one step at a time inside the loop was slower,
+  and so was a (6H, T*B) buffer whose all-steps block needs no copy: see the third
+  point), and one product gives every weight and bias gradient,
+  :math:`\delta W = \sum_t \delta a_t z_t^\top` (against z as stored), and one more
+  :math:`\delta x = \delta a\, W_{ih}` for all t at once.
 
 At B = 32, T = 100, D = 64, H = 128 (float32, one thread, OpenBLAS) these matrix
 products alone take about as long as all of ``torch.nn.LSTM`` (oneDNN), forward and
 backward (:func:`lstm_ref.speed.numpy_blas_seconds` times them); the rest of the run
-time is element-wise NumPy passes and copies.
+time is element-wise NumPy operations and copies, a few microseconds each.
 
 Shapes and return values are those of :func:`lstm.lstm_forward` / :func:`lstm.lstm_backward`.
 """
@@ -107,8 +125,8 @@ class LSTMGrads(NamedTuple):
 class FastLSTMCache:
     """What :func:`lstm_backward_fast` needs from :func:`lstm_forward_fast`.
 
-    Backward overwrites the coefficients in ``rows`` with the gradients (in place, while
-    they are in the cache), and sets ``rows_hold`` to ``"gradients"``; a second backward
+    Backward overwrites the coefficients in ``rows`` with the gradients (in place: that
+    memory is in the CPU's cache just then), and sets ``rows_hold`` to ``"gradients"``; a second backward
     on the same cache then recomputes the coefficients from ``z`` and ``c0`` first.
     """
 
