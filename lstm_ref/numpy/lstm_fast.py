@@ -52,12 +52,14 @@ design of :mod:`lstm_ref.torch.lstm_fast`, in NumPy's terms):
   after which slots 0-3 are :math:`\delta a_t` in the weights' row order. Backward
   thus destroys the coefficients: the cache records it (``rows_hold``), and a second
   backward on the same cache first recomputes them from the stored inputs;
-* after the loop the gradients of all steps are copied side by side as (4H, T*B), in
-  blocks of :data:`COPY_STEPS` steps (one step at a time inside the loop was slower,
-  and so was a (6H, T*B) buffer whose all-steps block needs no copy: see the third
-  point), and one product gives every weight and bias gradient,
-  :math:`\delta W = \sum_t \delta a_t z_t^\top` (against z as stored), and one more
-  :math:`\delta x = \delta a\, W_{ih}` for all t at once.
+* the weight gradients need :math:`\delta a` of many steps side by side, as one
+  matrix: every :func:`block_steps` steps (16 at B = 32, all of them at B = 1) the loop
+  copies the block's :math:`\delta a_t` into a (4H, steps*B) buffer while they are still
+  in the cache, and two products give the block's share of every weight and bias
+  gradient, :math:`\delta W \mathrel{+}= \sum_t \delta a_t z_t^\top` (against z as
+  stored), and of :math:`\delta x = \delta a\, W_{ih}`. (A copy of all steps after the
+  loop, or one step at a time, was slower; so was a (6H, T*B) buffer whose all-steps
+  block is a matrix without any copy: see the third point.)
 
 At B = 32, T = 100, D = 64, H = 128 (float32, one thread, OpenBLAS) these matrix
 products alone take about as long as all of ``torch.nn.LSTM`` (oneDNN), forward and
@@ -246,8 +248,14 @@ def lstm_forward_fast(x, h0, c0, W_ih, W_hh, b_ih, b_hh, workspace: Workspace | 
     return out, c_n.T.copy(), cache                       # never a view of the workspace
 
 
-#: steps per block of the copy that lays the gradients of all steps side by side
-COPY_STEPS = 16
+#: a block of steps for the weight gradients has at least this many steps and columns
+#: (steps times B): at B = 32, 16 steps; at B = 256, 8; at B = 1, all steps, one product
+BLOCK_STEPS, BLOCK_COLUMNS = 8, 512
+
+
+def block_steps(steps: int, batch: int) -> int:
+    """Steps per block of backward's weight-gradient products (see :data:`BLOCK_STEPS`)."""
+    return min(steps, max(BLOCK_STEPS, -(-BLOCK_COLUMNS // batch)))
 
 
 def _backward_views(rows):
@@ -292,6 +300,17 @@ def lstm_backward_fast(dh, cache: FastLSTMCache, dh_n=None, dc_n=None):
     # in place, step t's block becomes [da_o, da_i, da_f, da_g, dc_{t-1}, dc_t]
     per_step = ws.views("backward", (k.rows,), lambda: _backward_views(k.rows))
     mul, add, matmul = np.multiply, np.add, np.matmul
+    # every `block` steps, the block's gradients are copied side by side, (4H, block*B),
+    # while in the cache, and give their share of the weight gradients (one product,
+    # summed over blocks) and of dx (one product)
+    block = block_steps(steps, batch)
+    d_block = ws.array("d_block", (4 * H, block, batch), dtype)
+    dW = ws.array("dW", (4 * H, inputs), dtype)
+    dW_part = ws.array("dW_part", (4 * H, inputs), dtype)
+    dx = ws.array("dx", (steps, batch, features), dtype)
+    z_flat = k.z[:steps].reshape(steps * batch, inputs)
+    dx_flat = dx.reshape(steps * batch, features)
+    first = True
     for t in reversed(range(steps)):
         ends, dc_t, kappa, da, dc_before = per_step[t]
         add(dh_steps[t], dh_prev, out=dh_t)                       # from above and t+1
@@ -300,17 +319,18 @@ def lstm_backward_fast(dh, cache: FastLSTMCache, dh_n=None, dc_n=None):
         mul(kappa, dc_t, out=kappa)                               # [da_i, da_f, da_g, dc_{t-1}]
         matmul(W_hh_T, da, out=dh_prev)                           # dh_{t-1}
         dc = dc_before
+        if t % block == 0:
+            t1 = min(steps, t + block)
+            n = t1 - t
+            np.copyto(d_block[:, :n], k.rows[t:t1, :4 * H].transpose(1, 0, 2))
+            d_flat = d_block.reshape(4 * H, block * batch)[:, :n * batch]
+            cols = slice(t * batch, t1 * batch)
+            matmul(d_flat, z_flat[cols], out=dW if first else dW_part)
+            if not first:
+                dW += dW_part
+            first = False
+            matmul(d_flat.T, k.W[:, :features], out=dx_flat[cols])
 
-    # each weight gradient (biases included) is one product over all steps
-    d_all = ws.array("d_all", (4 * H, steps, batch), dtype)
-    for t0 in range(0, steps, COPY_STEPS):     # blocks of steps: 0.7 ms less at B = 32
-        t1 = min(steps, t0 + COPY_STEPS)
-        np.copyto(d_all[:, t0:t1], k.rows[t0:t1, :4 * H].transpose(1, 0, 2))
-    d_flat = d_all.reshape(4 * H, steps * batch)
-    dW = ws.array("dW", (4 * H, inputs), dtype)
-    np.matmul(d_flat, k.z[:steps].reshape(steps * batch, inputs), out=dW)  # (4H, D+1+H)
-    dx = ws.array("dx", (steps, batch, features), dtype)
-    np.matmul(d_flat.T, k.W[:, :features], out=dx.reshape(steps * batch, features))
     dW_ih, dW_hh, db = (np.empty((4 * H, features), dtype), np.empty((4 * H, H), dtype),
                         np.empty(4 * H, dtype))
     dW_ih[k.permutation] = dW[:, :features]

@@ -31,6 +31,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from lstm_ref.bench import interleaved_times
+from lstm_ref.numpy.lstm_fast import block_steps
 
 
 def lstm_flops(steps: int, batch: int, inputs: int, hidden: int,
@@ -145,27 +146,33 @@ def numpy_blas_seconds(steps: int, batch: int, inputs: int, hidden: int,
         return rng.standard_normal(shape).astype(dtype)
 
     inputs_1 = inputs + 1 + hidden                    # [x_t; 1; h_{t-1}]
+    block = block_steps(steps, batch)                 # backward's weight-gradient blocks
     W = array(4 * hidden, inputs_1)                   # [W_ih | b | W_hh], gate rows
     z = array(steps + 1, batch, inputs_1)             # batch-major per step
     W_h_T, d_t = array(hidden, 4 * hidden), array(4 * hidden, batch)
-    d_all = array(4 * hidden, steps * batch)
+    d_block = array(4 * hidden, block * batch)
     step_out, back_out = (np.empty((4 * hidden, batch), dtype),
                           np.empty((hidden, batch), dtype))
     dW, dx = (np.empty((4 * hidden, inputs_1), dtype),
               np.empty((steps * batch, inputs), dtype))
     matmul = np.matmul
     if library == "torch":
-        W, z, W_h_T, d_t, d_all, step_out, back_out, dW, dx = (
-            torch.from_numpy(a) for a in (W, z, W_h_T, d_t, d_all, step_out, back_out, dW, dx))
+        W, z, W_h_T, d_t, d_block, step_out, back_out, dW, dx = (
+            torch.from_numpy(a)
+            for a in (W, z, W_h_T, d_t, d_block, step_out, back_out, dW, dx))
         matmul = torch.matmul
+    z_flat = z[:steps].reshape(steps * batch, inputs_1)
 
     def products():
         for t in range(steps):
             matmul(W, z[t].T, out=step_out)           # forward, per step
         for _ in range(steps):
             matmul(W_h_T, d_t, out=back_out)          # backward, per step
-        matmul(d_all, z[:steps].reshape(steps * batch, inputs_1), out=dW)
-        matmul(d_all.T, W[:, :inputs], out=dx)        # dx, all steps
+        for t0 in range(0, steps, block):             # per block of steps
+            columns = slice(t0 * batch, min(steps, t0 + block) * batch)
+            d = d_block[:, :columns.stop - columns.start]
+            matmul(d, z_flat[columns], out=dW)        # weights (summed over blocks)
+            matmul(d.T, W[:, :inputs], out=dx[columns])   # dx
     times, _ = interleaved_times({"blas": products}, rounds, clock=time.process_time)
     return statistics.median(times["blas"])
 

@@ -241,6 +241,30 @@ def test_second_backward_on_one_cache_recomputes_the_coefficients(batch):
         np.testing.assert_array_equal(a, b_, err_msg=name)
 
 
+@pytest.mark.parametrize("block", [1, 2, 4])
+def test_fast_backward_in_blocks_equals_step_path(monkeypatch, block):
+    """Backward's weight-gradient products run over blocks of steps; blocks of 1, 2 and
+    4 steps over 7 steps (the last block partial) must give the readable path's numbers."""
+    from lstm_ref.numpy import lstm_fast
+
+    rng = np.random.default_rng(block)
+    b, t, d, h = 3, 7, 4, 5
+    monkeypatch.setattr(lstm_fast, "BLOCK_STEPS", block)
+    monkeypatch.setattr(lstm_fast, "BLOCK_COLUMNS", 1)
+    assert lstm_fast.block_steps(t, b) == block
+    x = rng.standard_normal((b, t, d))
+    h0, c0, dh_n, dc_n = rng.standard_normal((4, b, h))
+    weights = [rng.standard_normal(shape) * 0.5
+               for shape in ((4 * h, d), (4 * h, h), (4 * h,), (4 * h,))]
+    dh = rng.standard_normal((b, t, h))
+    _, _, cache_slow = lstm_forward(x, h0, c0, *weights)
+    _, _, cache_fast = lstm_forward_fast(x, h0, c0, *weights)
+    slow = lstm_backward(dh, cache_slow, dh_n, dc_n)
+    fast = lstm_backward_fast(dh, cache_fast, dh_n, dc_n)
+    for name, a, b_ in zip(slow._fields, fast, slow):
+        np.testing.assert_allclose(a, b_, rtol=1e-12, atol=1e-13, err_msg=name)
+
+
 def test_fast_path_returns_no_view_of_its_buffers_at_batch_one():
     """At B = 1 a transposed (H, 1) buffer is contiguous, so a careless
     ``ascontiguousarray`` would hand out the workspace that the next call overwrites."""
