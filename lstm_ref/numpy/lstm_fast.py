@@ -9,8 +9,8 @@ design of :mod:`lstm_ref.torch.lstm_fast`, in NumPy's terms):
 * every buffer is allocated once and the loops work in place (``out=`` arguments); a
   :class:`Workspace` lets repeated calls (training) reuse the buffers of the previous
   call (fresh multi-megabyte arrays cost page faults, about a fifth of the run time),
-  and also the per-step views into them, which cost about as much as the loop's
-  arithmetic at B = 1;
+  and also the per-step views into them and the loops' scratch arrays (made anew at
+  every call, they cost about 15% of the run time at B = 1);
 * gates, cell states and gradients are kept feature-major, (H, B) per step instead of
   (B, H): a gate is then a block of ROWS, i.e. contiguous memory, and an element-wise
   operation is one inner loop instead of one per batch row (blocks that are strided,
