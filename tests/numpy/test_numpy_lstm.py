@@ -213,20 +213,26 @@ def test_recycled_buffers_do_not_leak_between_calls():
     np.testing.assert_array_equal(first_out, first_copy)   # returned arrays are never reused
 
 
+def _forward_both_paths(seed, b, t=7, d=4, h=5):
+    """A random float64 problem run forward by the readable and the fast path: returns
+    dh (B, T, H), dh_n, dc_n (B, H) and the two caches."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((b, t, d))
+    h0, c0, dh_n, dc_n = rng.standard_normal((4, b, h))
+    weights = [rng.standard_normal(shape) * 0.5
+               for shape in ((4 * h, d), (4 * h, h), (4 * h,), (4 * h,))]
+    dh = rng.standard_normal((b, t, h))
+    _, _, cache_slow = lstm_forward(x, h0, c0, *weights)
+    _, _, cache_fast = lstm_forward_fast(x, h0, c0, *weights)
+    return dh, dh_n, dc_n, cache_slow, cache_fast
+
+
 @pytest.mark.parametrize("batch", [1, 3])
 def test_second_backward_on_one_cache_recomputes_the_coefficients(batch):
     """Backward overwrites the coefficients that forward stored with the gradients (in
     place); the cache says so, and a second backward on it recomputes them first: every
     backward must give the readable path's numbers, and the same ones twice."""
-    rng = np.random.default_rng(batch)
-    t, d, h = 7, 4, 5
-    x = rng.standard_normal((batch, t, d))
-    h0, c0, dh_n, dc_n = rng.standard_normal((4, batch, h))
-    weights = [rng.standard_normal(shape) * 0.5
-               for shape in ((4 * h, d), (4 * h, h), (4 * h,), (4 * h,))]
-    dh = rng.standard_normal((batch, t, h))
-    _, _, cache_slow = lstm_forward(x, h0, c0, *weights)
-    _, _, cache_fast = lstm_forward_fast(x, h0, c0, *weights)
+    dh, dh_n, dc_n, cache_slow, cache_fast = _forward_both_paths(seed=batch, b=batch)
     assert cache_fast.rows_hold == "coefficients"
     first = None
     for final in [(dh_n, dc_n), (None, None), (dh_n, dc_n)]:
@@ -247,18 +253,10 @@ def test_fast_backward_in_blocks_equals_step_path(monkeypatch, block):
     4 steps over 7 steps (the last block partial) must give the readable path's numbers."""
     from lstm_ref.numpy import lstm_fast
 
-    rng = np.random.default_rng(block)
-    b, t, d, h = 3, 7, 4, 5
     monkeypatch.setattr(lstm_fast, "BLOCK_STEPS", block)
     monkeypatch.setattr(lstm_fast, "BLOCK_COLUMNS", 1)
-    assert lstm_fast.block_steps(t, b) == block
-    x = rng.standard_normal((b, t, d))
-    h0, c0, dh_n, dc_n = rng.standard_normal((4, b, h))
-    weights = [rng.standard_normal(shape) * 0.5
-               for shape in ((4 * h, d), (4 * h, h), (4 * h,), (4 * h,))]
-    dh = rng.standard_normal((b, t, h))
-    _, _, cache_slow = lstm_forward(x, h0, c0, *weights)
-    _, _, cache_fast = lstm_forward_fast(x, h0, c0, *weights)
+    assert lstm_fast.block_steps(7, 3) == block
+    dh, dh_n, dc_n, cache_slow, cache_fast = _forward_both_paths(seed=block, b=3)
     slow = lstm_backward(dh, cache_slow, dh_n, dc_n)
     fast = lstm_backward_fast(dh, cache_fast, dh_n, dc_n)
     for name, a, b_ in zip(slow._fields, fast, slow):
